@@ -1,0 +1,80 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// Pool limits for PostgreSQL. Six services share one server in the compose stack and PostgreSQL
+// allows 100 connections by default, so each service keeps well below a sixth of that; callers
+// that know better can change them on the embedded *sql.DB.
+const (
+	pgMaxOpenConns    = 12
+	pgMaxIdleConns    = 6
+	pgConnMaxIdleTime = 5 * time.Minute
+)
+
+func openPostgres(dsn string) (*DB, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		// The parse error may quote the DSN, password included.
+		return nil, fmt.Errorf("store: invalid PostgreSQL DSN %s", redact(dsn))
+	}
+	sdb := stdlib.OpenDB(*cfg, stdlib.OptionAfterConnect(func(_ context.Context, c *pgx.Conn) error {
+		// TIMESTAMP columns: convert to UTC instead of dropping the zone (see utcTimestampCodec).
+		c.TypeMap().RegisterType(&pgtype.Type{Name: "timestamp", OID: pgtype.TimestampOID, Codec: &utcTimestampCodec{}})
+		return nil
+	}))
+	sdb.SetMaxOpenConns(pgMaxOpenConns)
+	sdb.SetMaxIdleConns(pgMaxIdleConns)
+	sdb.SetConnMaxIdleTime(pgConnMaxIdleTime)
+	return &DB{DB: sdb, engine: Postgres}, nil
+}
+
+// utcTimestampCodec encodes time.Time into a TIMESTAMP (without time zone) column as its UTC
+// wall clock. pgx's own codec keeps the wall clock of whatever location the value carries, so
+// time.Now() in a non-UTC process would be stored hours off; this makes "TIMESTAMP holds UTC"
+// true on PostgreSQL as it is on SQLite, whatever the caller binds.
+type utcTimestampCodec struct{ pgtype.TimestampCodec }
+
+func (c *utcTimestampCodec) PlanEncode(m *pgtype.Map, oid uint32, format int16, value any) pgtype.EncodePlan {
+	if _, ok := value.(time.Time); ok {
+		next := c.TimestampCodec.PlanEncode(m, oid, format, pgtype.Timestamp{})
+		if next == nil {
+			return nil
+		}
+		return utcEncodePlan{next: next}
+	}
+	return c.TimestampCodec.PlanEncode(m, oid, format, value)
+}
+
+type utcEncodePlan struct{ next pgtype.EncodePlan }
+
+func (p utcEncodePlan) Encode(value any, buf []byte) ([]byte, error) {
+	return p.next.Encode(pgtype.Timestamp{Time: value.(time.Time).UTC(), Valid: true}, buf)
+}
+
+// PostgreSQL error codes the store reacts to.
+const (
+	pgUniqueViolation      = "23505"
+	pgSerializationFailure = "40001"
+	pgDeadlockDetected     = "40P01"
+	pgAdminShutdown        = "57P01"
+	pgCrashShutdown        = "57P02"
+	pgCannotConnectNow     = "57P03"
+)
+
+func pgCode(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return ""
+}

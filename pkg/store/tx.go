@@ -1,0 +1,69 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+)
+
+// maxTxAttempts bounds how often InTx runs a transaction that keeps conflicting. Conflicts are
+// rare and short, so a handful of attempts with a short backoff settles them; past that the
+// caller gets the error rather than a request that hangs.
+const maxTxAttempts = 5
+
+// InTx runs fn in a transaction and commits it, or rolls it back if fn returns an error (which
+// InTx returns as is) or panics (the panic continues).
+//
+// On PostgreSQL the transaction is SERIALIZABLE; on SQLite it holds the write lock from BEGIN.
+// Either way fn sees the database as if alone, so read-check-write closures need no FOR UPDATE.
+// When the engine reports a conflict (PostgreSQL 40001 or 40P01, SQLite busy) InTx runs fn
+// again, up to 5 times with a short jittered backoff: fn must have no effects outside tx.
+// A database that cannot be reached gives an errs.Unavailable error.
+func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	var opts *sql.TxOptions
+	if db.engine == Postgres {
+		opts = &sql.TxOptions{Isolation: sql.LevelSerializable}
+	}
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = db.runTx(ctx, opts, fn)
+		if err == nil || !isRetryable(err) || attempt == maxTxAttempts {
+			break
+		}
+		// 2ms, 4ms, 8ms, 16ms, each ±50%: enough for the other transaction to commit.
+		backoff := time.Duration(1<<attempt) * time.Millisecond
+		backoff = backoff/2 + rand.N(backoff)
+		select {
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		case <-time.After(backoff):
+		}
+	}
+	return MapError(err)
+}
+
+func (db *DB) runTx(ctx context.Context, opts *sql.TxOptions, fn func(tx *sql.Tx) error) (err error) {
+	tx, err := db.BeginTx(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("store: begin transaction: %w", err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			// The rollback error adds nothing: the transaction is gone either way.
+			_ = tx.Rollback()
+		}
+	}()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		committed = true // a failed COMMIT already ended the transaction
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	committed = true
+	return nil
+}

@@ -1,0 +1,141 @@
+package svc
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	identityv1 "github.com/partnerhub/partnerhub/gen/partnerhub/identity/v1"
+	testingv1 "github.com/partnerhub/partnerhub/gen/partnerhub/testing/v1"
+	"github.com/partnerhub/partnerhub/pkg/auth"
+	"github.com/partnerhub/partnerhub/pkg/clock"
+	"github.com/partnerhub/partnerhub/pkg/errs"
+	"github.com/partnerhub/partnerhub/pkg/server"
+	"github.com/partnerhub/partnerhub/pkg/store"
+)
+
+// Runtime is what a service's Run starts with: logger, clock, database (migrated).
+type Runtime struct {
+	Base  Base
+	Log   *zap.Logger
+	Clock clock.Clock
+	Fake  *clock.Fake // nil unless the service runs on a fake clock
+	DB    *store.DB
+
+	closers []func() error
+}
+
+// Open builds the runtime of a service: logger, clock, database with the service's migrations
+// (goose SQL files in migrations, version table "<name>_schema").
+func Open(ctx context.Context, b Base, migrations fs.FS) (*Runtime, error) {
+	log := b.Logger
+	if log == nil {
+		l, err := server.NewLogger(b.LogLevel, b.Name)
+		if err != nil {
+			return nil, err
+		}
+		log = l
+	} else {
+		log = log.With(zap.String("service", b.Name))
+	}
+	clk, fake, err := b.clock()
+	if err != nil {
+		return nil, err
+	}
+	db, err := store.Open(ctx, b.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	rt := &Runtime{Base: b, Log: log, Clock: clk, Fake: fake, DB: db}
+	rt.closers = append(rt.closers, db.Close)
+	if migrations != nil {
+		if err := db.Migrate(ctx, migrations, b.Name+"_schema"); err != nil {
+			rt.Close()
+			return nil, fmt.Errorf("migrate %s database: %w", b.Name, err)
+		}
+	}
+	if fake != nil {
+		log.Warn("running on a fake clock: ClockService is served", zap.Time("now", fake.Now()))
+	}
+	return rt, nil
+}
+
+// Close releases what Open and IdentityKeys opened.
+func (rt *Runtime) Close() error {
+	var errList []error
+	for i := len(rt.closers) - 1; i >= 0; i-- {
+		errList = append(errList, rt.closers[i]())
+	}
+	rt.closers = nil
+	return errors.Join(errList...)
+}
+
+// IdentityKeys returns a KeySource that fetches identity's public signing keys over gRPC
+// (TokenService.GetSigningKeys) and caches them, so each call is verified locally.
+func (rt *Runtime) IdentityKeys() (auth.KeySource, error) {
+	conn, err := grpc.NewClient(DialAddr(rt.Base.IdentityAddr), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, fmt.Errorf("identity-addr %q: %w", rt.Base.IdentityAddr, err)
+	}
+	rt.closers = append(rt.closers, conn.Close)
+	client := identityv1.NewTokenServiceClient(conn)
+	fetch := func(ctx context.Context) (map[string]ed25519.PublicKey, error) {
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		resp, err := client.GetSigningKeys(ctx, &identityv1.GetSigningKeysRequest{})
+		if err != nil {
+			return nil, errs.Unavailablef("identity signing keys: %v", err).Wrap(err)
+		}
+		keys := make(map[string]ed25519.PublicKey, len(resp.GetKeys()))
+		for _, k := range resp.GetKeys() {
+			if len(k.GetPublicKey()) == ed25519.PublicKeySize {
+				keys[k.GetKeyId()] = ed25519.PublicKey(k.GetPublicKey())
+			}
+		}
+		return keys, nil
+	}
+	return auth.NewCachedKeys(fetch, time.Now), nil
+}
+
+// ServeConfig is what a service adds to its runtime to serve.
+type ServeConfig struct {
+	Keys     auth.KeySource
+	Register func(*grpc.Server)
+	Unary    []grpc.UnaryServerInterceptor
+	Stream   []grpc.StreamServerInterceptor
+}
+
+// Serve runs the gRPC and admin servers until ctx is done. A fake-clock runtime also serves
+// partnerhub.testing.v1.ClockService.
+func (rt *Runtime) Serve(ctx context.Context, sc ServeConfig) error {
+	register := func(gs *grpc.Server) {
+		if rt.Fake != nil {
+			testingv1.RegisterClockServiceServer(gs, clock.NewService(rt.Fake))
+		}
+		sc.Register(gs)
+	}
+	srv, err := server.New(server.Config{
+		Name:      rt.Base.Name,
+		GRPCAddr:  rt.Base.GRPCAddr,
+		AdminAddr: rt.Base.AdminAddr,
+		Logger:    rt.Log,
+		// Tokens live on wall time, not the business clock: moving a fake clock 120 days ahead
+		// must not expire every token of a test run.
+		Verifier: auth.NewVerifier(sc.Keys, time.Now),
+		Register: register,
+		Unary:    sc.Unary,
+		Stream:   sc.Stream,
+		Ready:    func(ctx context.Context) error { return rt.DB.PingContext(ctx) },
+	})
+	if err != nil {
+		return err
+	}
+	return srv.Run(ctx)
+}

@@ -1,0 +1,317 @@
+// Package testkit starts the real infrastructure that adapter tests run against: PostgreSQL and
+// Redis in containers (testcontainers-go), plus SQLite in a temp dir, so one test suite can run
+// against every engine.
+//
+// # Lifecycle
+//
+// A test binary starts at most one PostgreSQL and one Redis container, lazily on first use, and
+// shares them across its tests: StartPostgres hands every call a fresh database in the shared
+// server, StartRedis the shared server's address. The containers are removed when the binary's
+// tests end, which needs a TestMain in every package that uses them:
+//
+//	func TestMain(m *testing.M) { testkit.Main(m) }
+//
+// A test that starts a container without it fails and says so: the Ryuk reaper that would
+// otherwise collect containers cannot be pulled in an air-gapped CI, so nothing else would
+// remove them. (A binary killed by -timeout still leaks its containers; they carry the label
+// "dev.partnerhub.testkit" so `docker rm -f $(docker ps -aq -f label=dev.partnerhub.testkit)`
+// cleans up.)
+//
+// # Environment
+//
+// Images come from PARTNERHUB_TEST_POSTGRES_IMAGE and PARTNERHUB_TEST_REDIS_IMAGE (defaults
+// postgres:16-alpine and redis:7-alpine). Unless already set, TESTCONTAINERS_RYUK_DISABLED=true
+// and, for a local engine, TESTCONTAINERS_HOST_OVERRIDE=localhost (inside a container
+// testcontainers would otherwise dial the bridge gateway, which may not route to mapped ports).
+//
+// Docker is required: when it is missing the tests fail with a message saying so, they are never
+// skipped, because a skipped adapter test is a green build that tested nothing.
+package testkit
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx" for the admin connection
+	"github.com/testcontainers/testcontainers-go"
+	tcpostgres "github.com/testcontainers/testcontainers-go/modules/postgres"
+	tcredis "github.com/testcontainers/testcontainers-go/modules/redis"
+)
+
+// Defaults for the container images.
+const (
+	DefaultPostgresImage = "postgres:16-alpine"
+	DefaultRedisImage    = "redis:7-alpine"
+)
+
+// startTimeout bounds a container start, image pull included.
+const startTimeout = 3 * time.Minute
+
+// label marks every container testkit starts.
+const label = "dev.partnerhub.testkit"
+
+// kit is the one piece of package state: the containers of this test binary. It is a singleton
+// because containers are shared across all tests of the binary, which have no other common owner.
+var kit struct {
+	mainRunning atomic.Bool
+	dbSeq       atomic.Int64
+
+	mu        sync.Mutex
+	terminate []func(context.Context) error // of the containers started, run by Main
+	pgOnce    sync.Once
+	pg        *postgresServer
+	pgErr     error
+	redisOnce sync.Once
+	redisAddr string
+	redisErr  error
+}
+
+// Main runs the package's tests and then removes the containers they started. Call it from
+// TestMain; it does not return.
+func Main(m *testing.M) {
+	kit.mainRunning.Store(true)
+	code := m.Run()
+	kit.mainRunning.Store(false)
+	if err := terminateAll(); err != nil {
+		fmt.Fprintln(os.Stderr, "testkit:", err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+func terminateAll() error {
+	if kit.pg != nil {
+		_ = kit.pg.admin.Close()
+	}
+	kit.mu.Lock()
+	fns := kit.terminate
+	kit.terminate = nil
+	kit.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var failed []string
+	for _, fn := range fns {
+		if err := fn(ctx); err != nil {
+			failed = append(failed, err.Error())
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("removing containers: %s", strings.Join(failed, "; "))
+	}
+	return nil
+}
+
+func requireMain(tb testing.TB) {
+	tb.Helper()
+	if !kit.mainRunning.Load() {
+		tb.Fatal("testkit: this package starts containers but has no TestMain calling testkit.Main; " +
+			"add `func TestMain(m *testing.M) { testkit.Main(m) }` so they are removed after the tests")
+	}
+}
+
+// setEnvDefaults applies the testcontainers settings this kind of machine needs, unless the
+// environment already says otherwise. It runs before the first container starts, because
+// testcontainers reads its configuration once.
+func setEnvDefaults() {
+	if _, ok := os.LookupEnv("TESTCONTAINERS_RYUK_DISABLED"); !ok {
+		_ = os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
+	}
+	dockerHost := os.Getenv("DOCKER_HOST")
+	local := dockerHost == "" || strings.HasPrefix(dockerHost, "unix://")
+	if _, ok := os.LookupEnv("TESTCONTAINERS_HOST_OVERRIDE"); !ok && local {
+		_ = os.Setenv("TESTCONTAINERS_HOST_OVERRIDE", "localhost")
+	}
+}
+
+func image(env, def string) string {
+	if v := os.Getenv(env); v != "" {
+		return v
+	}
+	return def
+}
+
+// startError explains a container that did not start: which image, why, what testcontainers
+// logged, and what to do about it.
+func startError(what, img, env string, err error, logs *logBuffer) error {
+	return fmt.Errorf("testkit: cannot start %s container from image %q: %w\n"+
+		"Adapter tests need a running Docker engine (make test starts one when run as root) and the "+
+		"image available locally or from a registry; set %s to use another image.\n"+
+		"testcontainers said:\n%s", what, img, err, env, logs.String())
+}
+
+// logBuffer collects testcontainers' log lines, so a failed start can show them while a good one
+// stays quiet.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Printf(format string, v ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fmt.Fprintf(&l.buf, "  "+strings.TrimSuffix(format, "\n")+"\n", v...)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+func addTerminate(ctr testcontainers.Container) {
+	kit.mu.Lock()
+	defer kit.mu.Unlock()
+	kit.terminate = append(kit.terminate, func(ctx context.Context) error {
+		return ctr.Terminate(ctx)
+	})
+}
+
+// postgresServer is the shared PostgreSQL container of the binary.
+type postgresServer struct {
+	base  url.URL // DSN of the server's maintenance database
+	admin *sql.DB // connected to it, to create test databases
+}
+
+// StartPostgres returns the DSN (postgres://...) of a new, empty database on the binary's shared
+// PostgreSQL server, starting the server on first use. The database is dropped when the test
+// ends.
+func StartPostgres(tb testing.TB) string {
+	tb.Helper()
+	requireMain(tb)
+	kit.pgOnce.Do(func() { kit.pg, kit.pgErr = startPostgres() })
+	if kit.pgErr != nil {
+		tb.Fatal(kit.pgErr)
+	}
+	pg := kit.pg
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	name := fmt.Sprintf("test_%d_%d", os.Getpid(), kit.dbSeq.Add(1))
+	if _, err := pg.admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		tb.Fatalf("testkit: create database %s: %v", name, err)
+	}
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		// FORCE closes connections a test forgot; a failure only leaves a database behind in a
+		// container about to be removed.
+		_, _ = pg.admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+	})
+	u := pg.base
+	u.Path = "/" + name
+	return u.String()
+}
+
+func startPostgres() (*postgresServer, error) {
+	setEnvDefaults()
+	const env = "PARTNERHUB_TEST_POSTGRES_IMAGE"
+	img := image(env, DefaultPostgresImage)
+	logs := &logBuffer{}
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	ctr, err := tcpostgres.Run(ctx, img,
+		testcontainers.WithLogger(logs),
+		testcontainers.WithLabels(map[string]string{label: "postgres"}),
+		tcpostgres.WithDatabase("postgres"),
+		tcpostgres.WithUsername("postgres"),
+		tcpostgres.WithPassword("postgres"),
+		// Durability is worthless in a throwaway container; these make DDL and commits fast.
+		testcontainers.WithCmd("postgres", "-c", "fsync=off", "-c", "synchronous_commit=off",
+			"-c", "full_page_writes=off", "-c", "max_connections=300"),
+		tcpostgres.BasicWaitStrategies(),
+	)
+	if ctr != nil {
+		addTerminate(ctr)
+	}
+	if err != nil {
+		return nil, startError("PostgreSQL", img, env, err, logs)
+	}
+	host, err := ctr.Host(ctx)
+	if err != nil {
+		return nil, startError("PostgreSQL", img, env, err, logs)
+	}
+	port, err := ctr.MappedPort(ctx, "5432/tcp")
+	if err != nil {
+		return nil, startError("PostgreSQL", img, env, err, logs)
+	}
+	base := url.URL{
+		Scheme:   "postgres",
+		User:     url.UserPassword("postgres", "postgres"),
+		Host:     net.JoinHostPort(host, port.Port()),
+		Path:     "/postgres",
+		RawQuery: "sslmode=disable",
+	}
+	admin, err := sql.Open("pgx", base.String())
+	if err != nil {
+		return nil, fmt.Errorf("testkit: connect to PostgreSQL container: %w", err)
+	}
+	if err := admin.PingContext(ctx); err != nil {
+		_ = admin.Close()
+		return nil, startError("PostgreSQL", img, env, err, logs)
+	}
+	return &postgresServer{base: base, admin: admin}, nil
+}
+
+// StartRedis returns the host:port of the binary's shared Redis server, starting it on first
+// use. The server is shared by every test of the binary: give each test its own key prefix (its
+// t.Name(), say) rather than flushing.
+func StartRedis(tb testing.TB) string {
+	tb.Helper()
+	requireMain(tb)
+	kit.redisOnce.Do(func() { kit.redisAddr, kit.redisErr = startRedis() })
+	if kit.redisErr != nil {
+		tb.Fatal(kit.redisErr)
+	}
+	return kit.redisAddr
+}
+
+func startRedis() (string, error) {
+	setEnvDefaults()
+	const env = "PARTNERHUB_TEST_REDIS_IMAGE"
+	img := image(env, DefaultRedisImage)
+	logs := &logBuffer{}
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	ctr, err := tcredis.Run(ctx, img,
+		testcontainers.WithLogger(logs),
+		testcontainers.WithLabels(map[string]string{label: "redis"}),
+	)
+	if ctr != nil {
+		addTerminate(ctr)
+	}
+	if err != nil {
+		return "", startError("Redis", img, env, err, logs)
+	}
+	addr, err := ctr.PortEndpoint(ctx, "6379/tcp", "")
+	if err != nil {
+		return "", startError("Redis", img, env, err, logs)
+	}
+	return addr, nil
+}
+
+// SQLiteDSN returns the DSN of a new SQLite database file in the test's temp dir.
+func SQLiteDSN(tb testing.TB) string {
+	tb.Helper()
+	return "sqlite:" + filepath.Join(tb.TempDir(), "test.db")
+}
+
+// ForEachDB runs fn as a subtest on each engine: "sqlite" with a fresh file database and
+// "postgres" with a fresh database on the shared server. This is how every repository test runs,
+// so one suite proves the SQL portable.
+func ForEachDB(t *testing.T, fn func(t *testing.T, dsn string)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) { fn(t, SQLiteDSN(t)) })
+	t.Run("postgres", func(t *testing.T) { fn(t, StartPostgres(t)) })
+}

@@ -1,0 +1,3 @@
+module github.com/partnerhub/partnerhub/services/catalog
+
+go 1.26.0

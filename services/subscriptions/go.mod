@@ -1,0 +1,3 @@
+module github.com/partnerhub/partnerhub/services/subscriptions
+
+go 1.26.0
