@@ -17,6 +17,8 @@ UNIT_PKGS := ./gen/... ./pkg/... $(addprefix ./services/,$(addsuffix /...,$(SERV
 TOOL := GOWORK=off go -C tools tool
 BUF = $$(GOWORK=off go -C tools/buf tool -n buf)
 API_LOCK := proto/api-lock.binpb
+export COMPOSE_PROJECT_NAME ?= partnerhub
+COMPOSE := $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
 TEST_TIMEOUT ?= 20m
 
 .PHONY: help
@@ -26,6 +28,7 @@ help: ## this list
 .PHONY: run
 run: ## build and start the devstack: all six services in one process, SQLite under ./data
 	go build -o bin/devstack ./deploy/devstack
+	$(TOOL) -n grpcurl >/dev/null && GOWORK=off go -C tools build -o ../bin/grpcurl github.com/fullstorydev/grpcurl/cmd/grpcurl
 	./bin/devstack --data-dir data
 
 .PHONY: gen
@@ -63,7 +66,7 @@ checks: lint breaking check-gen vet ## contract and static checks
 
 .PHONY: test
 test: ## everything: checks, unit + adapter tests (SQLite, PostgreSQL, Redis), e2e in containers
-	@eval "$$(scripts/test-env.sh)"; \
+	@env=$$(scripts/test-env.sh); eval "$$env"; \
 	$(MAKE) --no-print-directory checks; \
 	go test -count=1 -timeout $(TEST_TIMEOUT) $(UNIT_PKGS); \
 	$(MAKE) --no-print-directory images; \
@@ -71,7 +74,7 @@ test: ## everything: checks, unit + adapter tests (SQLite, PostgreSQL, Redis), e
 
 .PHONY: test-unit
 test-unit: ## unit and adapter tests only (needs Docker for the adapter tests)
-	@eval "$$(scripts/test-env.sh)"; go test -count=1 -timeout $(TEST_TIMEOUT) $(UNIT_PKGS)
+	@env=$$(scripts/test-env.sh); eval "$$env"; go test -count=1 -timeout $(TEST_TIMEOUT) $(UNIT_PKGS)
 
 .PHONY: images
 images: ## static binaries in dist/ and one scratch image per service (pulls nothing)
@@ -79,12 +82,16 @@ images: ## static binaries in dist/ and one scratch image per service (pulls not
 
 .PHONY: up
 up: images ## docker-compose stack: Redis, PostgreSQL, six services, health checks
-	@eval "$$(scripts/test-env.sh --compose)"; $(COMPOSE) up -d --wait 2>/dev/null || $(COMPOSE) up -d
-	scripts/compose-wait.sh
+	@env=$$(scripts/test-env.sh); eval "$$env"; $(COMPOSE) up -d; scripts/compose-wait.sh 180
 
 .PHONY: down
 down: ## stop the compose stack and remove its volumes
 	$(COMPOSE) down -v
+
+.PHONY: bench
+bench: ## performance figures: Go benchmarks of the shared hot paths, idle memory per service
+	go test -run '^$$' -bench . -benchmem ./bench/...
+	bench/idle-memory.sh
 
 .PHONY: clean
 clean: ## remove build output (not ./data)

@@ -36,9 +36,12 @@ go build -trimpath -ldflags "-s -w" -o dist/ "${pkgs[@]}"
 
 [[ ${SKIP_DOCKER:-0} == 1 ]] && { for s in "${services[@]}"; do echo "binary dist/$s $(du -h "dist/$s" | cut -f1)"; done; exit 0; }
 
+trap 'rm -f dist/.dockerignore' EXIT   # a manual `docker build ... dist` then sees all of dist/
 for s in "${services[@]}"; do
   image="$repo$s:$tag"
   log=$(mktemp)
+  # the context is dist/, but only this service's binary and skel/ are sent to the engine
+  printf '*\n!%s\n!skel\n' "$s" >dist/.dockerignore
   if ! DOCKER_BUILDKIT=0 docker build -f deploy/docker/Dockerfile \
       --build-arg SERVICE="$s" --build-arg GRPC_PORT="${grpc_port[$s]}" --build-arg ADMIN_PORT="${admin_port[$s]}" \
       -t "$image" dist >"$log" 2>&1; then

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Prepares this machine for `make test` and tells the Makefile how to run the tests.
 #
-#   env=$(scripts/test-env.sh) || exit 1; eval "$env"      (or:  scripts/test-env.sh > dist/test.env)
+#   env=$(scripts/test-env.sh); eval "$env"     (NOT `eval "$(scripts/test-env.sh)"`: eval of an
+#                                                empty string succeeds, so a failure would be lost)
+#   or: scripts/test-env.sh > dist/test.env && . dist/test.env
+# Arguments are ignored (`--compose` is accepted: the compose image variables are always emitted).
 #
 # stdout: only `export VAR=value` lines (safe to eval or source); stderr: ONE summary line of what
 #         was done (plus the reason when it fails). Exit 0 when the tests can run, 1 otherwise.

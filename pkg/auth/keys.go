@@ -5,6 +5,8 @@ import (
 	"crypto/ed25519"
 	"sync"
 	"time"
+
+	"github.com/partnerhub/partnerhub/pkg/errs"
 )
 
 // FetchKeys returns the currently valid public keys by key ID (identity's GetSigningKeys).
@@ -20,6 +22,10 @@ type CachedKeys struct {
 	refresh     time.Duration
 	minInterval time.Duration
 
+	// fetching is a context-aware mutex held while a lookup fetches: concurrent lookups wait for
+	// that fetch and use its result instead of fetching too.
+	fetching chan struct{}
+
 	mu      sync.RWMutex
 	keys    map[string]ed25519.PublicKey
 	fetched time.Time
@@ -28,16 +34,32 @@ type CachedKeys struct {
 // NewCachedKeys returns a CachedKeys over fetch; now is wall time (not the fake clock: refresh
 // intervals are about the network, not the business).
 func NewCachedKeys(fetch FetchKeys, now func() time.Time) *CachedKeys {
-	return &CachedKeys{fetch: fetch, now: now, refresh: 5 * time.Minute, minInterval: 5 * time.Second}
+	return &CachedKeys{fetch: fetch, now: now, refresh: 5 * time.Minute, minInterval: 5 * time.Second,
+		fetching: make(chan struct{}, 1)}
 }
 
 // PublicKey implements KeySource.
 func (c *CachedKeys) PublicKey(ctx context.Context, kid string) (ed25519.PublicKey, error) {
-	c.mu.RLock()
-	k, ok := c.keys[kid]
-	stale := c.now().Sub(c.fetched) > c.refresh
-	recent := c.now().Sub(c.fetched) < c.minInterval
-	c.mu.RUnlock()
+	k, ok, stale, recent := c.lookup(kid)
+	if ok && !stale {
+		return k, nil
+	}
+	if !ok && recent {
+		return nil, errUnknownKey
+	}
+	// One fetch at a time. Without this, a burst of forged key IDs arriving while identity is
+	// slow would send one RPC each (every caller sees the old fetch time until a fetch returns).
+	select {
+	case c.fetching <- struct{}{}:
+	case <-ctx.Done():
+		if ok {
+			return k, nil
+		}
+		return nil, errs.Unavailablef("waiting for identity's signing keys: %v", ctx.Err()).Wrap(ctx.Err())
+	}
+	defer func() { <-c.fetching }()
+	// The fetch this call waited for may have answered it.
+	k, ok, stale, recent = c.lookup(kid)
 	if ok && !stale {
 		return k, nil
 	}
@@ -50,12 +72,20 @@ func (c *CachedKeys) PublicKey(ctx context.Context, kid string) (ed25519.PublicK
 		}
 		return nil, err
 	}
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if k, ok := c.keys[kid]; ok {
+	if k, ok, _, _ := c.lookup(kid); ok {
 		return k, nil
 	}
 	return nil, errUnknownKey
+}
+
+// lookup returns the cached key kid, whether the cache is older than the refresh interval, and
+// whether it was fetched (or a fetch failed) within the min interval.
+func (c *CachedKeys) lookup(kid string) (k ed25519.PublicKey, ok, stale, recent bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	k, ok = c.keys[kid]
+	age := c.now().Sub(c.fetched)
+	return k, ok, age > c.refresh, age < c.minInterval
 }
 
 // Refresh fetches the keys now.

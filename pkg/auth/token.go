@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -77,22 +78,75 @@ type KeySource interface {
 }
 
 // Verifier checks tokens against the keys of a KeySource and the clock.
+//
+// An Ed25519 signature check costs tens of microseconds, more than a cached catalog read, and a
+// client sends the same token with every call for its lifetime. So the Verifier remembers the
+// tokens it has verified (bounded, until each one's expiry): a repeated token costs a map lookup.
+// Only successful verifications are remembered, and never past the token's own expiry.
 type Verifier struct {
 	keys KeySource
 	now  func() time.Time
+
+	mu       sync.RWMutex
+	verified map[string]verifiedToken
 }
+
+type verifiedToken struct {
+	p   Principal
+	exp time.Time
+}
+
+// verifiedCap bounds the verified-token cache (a few MB at most); when full, expired entries are
+// dropped, and if none are, the cache starts over.
+const verifiedCap = 10_000
 
 // NewVerifier returns a Verifier; now is wall time (time.Now). Token lifetimes are about
 // security, not business dates, so they never follow a service's fake clock.
 func NewVerifier(keys KeySource, now func() time.Time) *Verifier {
-	return &Verifier{keys: keys, now: now}
+	return &Verifier{keys: keys, now: now, verified: map[string]verifiedToken{}}
 }
-
-var errUnknownKey = errors.New("unknown signing key")
 
 // Verify checks a compact JWS and returns its principal. Every failure is UNAUTHENTICATED with
 // reason TOKEN_INVALID or TOKEN_EXPIRED, and says nothing about which check failed beyond that.
 func (v *Verifier) Verify(ctx context.Context, token string) (Principal, error) {
+	v.mu.RLock()
+	hit, ok := v.verified[token]
+	v.mu.RUnlock()
+	if ok {
+		if v.now().Before(hit.exp) {
+			return hit.p, nil
+		}
+		return Principal{}, errs.New(errs.Unauthenticated, errs.ReasonTokenExpired, "the token has expired")
+	}
+	p, exp, err := v.verify(ctx, token)
+	if err != nil {
+		return Principal{}, err
+	}
+	v.remember(token, p, exp)
+	return p, nil
+}
+
+func (v *Verifier) remember(token string, p Principal, exp time.Time) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if len(v.verified) >= verifiedCap {
+		now := v.now()
+		for t, e := range v.verified {
+			if !now.Before(e.exp) {
+				delete(v.verified, t)
+			}
+		}
+		if len(v.verified) >= verifiedCap {
+			clear(v.verified)
+		}
+	}
+	v.verified[token] = verifiedToken{p: p, exp: exp}
+}
+
+var errUnknownKey = errors.New("unknown signing key")
+
+// verify does the signature and claims checks.
+func (v *Verifier) verify(ctx context.Context, token string) (Principal, time.Time, error) {
 	var c claims
 	parser := jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
@@ -108,21 +162,21 @@ func (v *Verifier) Verify(ctx context.Context, token string) (Principal, error) 
 	})
 	switch {
 	case errors.Is(err, jwt.ErrTokenExpired):
-		return Principal{}, errs.New(errs.Unauthenticated, errs.ReasonTokenExpired, "the token has expired")
+		return Principal{}, time.Time{}, errs.New(errs.Unauthenticated, errs.ReasonTokenExpired, "the token has expired")
 	case err != nil:
 		if e, ok := errs.As(err); ok && e.Kind == errs.Unavailable {
-			return Principal{}, e
+			return Principal{}, time.Time{}, e
 		}
-		return Principal{}, errs.New(errs.Unauthenticated, errs.ReasonTokenInvalid, "the token is not valid").Wrap(err)
+		return Principal{}, time.Time{}, errs.New(errs.Unauthenticated, errs.ReasonTokenInvalid, "the token is not valid").Wrap(err)
 	}
 	p := Principal{Subject: c.Subject, OrgID: c.Org, OrgKind: c.OrgKind, Roles: c.Roles}
 	if o := c.OnBehalfOf; o != nil {
 		p.OnBehalfOf = &Principal{Subject: o.Subject, OrgID: o.Org, OrgKind: o.OrgKind, Roles: o.Roles}
 	}
 	if p.Subject == "" || p.OrgID == "" || p.OrgKind == "" {
-		return Principal{}, errs.New(errs.Unauthenticated, errs.ReasonTokenInvalid, "the token lacks subject or organisation")
+		return Principal{}, time.Time{}, errs.New(errs.Unauthenticated, errs.ReasonTokenInvalid, "the token lacks subject or organisation")
 	}
-	return p, nil
+	return p, c.ExpiresAt.Time, nil
 }
 
 // StaticKeys is a KeySource over a fixed set of keys (identity itself, and tests).

@@ -47,8 +47,9 @@ func kindOfCode(c codes.Code) Kind {
 
 // ToStatus maps an error to the gRPC status a client sees. A *Error keeps its kind, reason,
 // metadata and field violations; a context error becomes DEADLINE_EXCEEDED or CANCELLED; an error
-// that already is a status passes through; anything else becomes a bare INTERNAL that leaks
-// nothing (the caller logs the cause). The second result says whether err was unexpected.
+// that is or wraps a peer's status passes through as the peer sent it (but INTERNAL and UNKNOWN);
+// anything else becomes a bare INTERNAL that leaks nothing (the caller logs the cause). The second
+// result says whether err was unexpected.
 func ToStatus(err error) (st *status.Status, unexpected bool) {
 	if err == nil {
 		return status.New(codes.OK, ""), false
@@ -65,8 +66,16 @@ func ToStatus(err error) (st *status.Status, unexpected bool) {
 	case errors.Is(err, context.Canceled):
 		return status.New(codes.Canceled, "request cancelled"), false
 	}
-	if s, ok := status.FromError(err); ok {
-		return s, s.Code() == codes.Internal || s.Code() == codes.Unknown
+	// A peer's status passes through as the peer sent it. Not status.FromError: for a wrapped
+	// status it replaces the message with err.Error(), which would send this service's wrapping
+	// text (queries, addresses, DSNs) to the client. A peer's INTERNAL or UNKNOWN is this
+	// service's unexpected error too, and becomes the same bare INTERNAL.
+	var gs interface{ GRPCStatus() *status.Status }
+	if errors.As(err, &gs) && gs.GRPCStatus() != nil {
+		s := gs.GRPCStatus()
+		if s.Code() != codes.Internal && s.Code() != codes.Unknown && s.Code() != codes.OK {
+			return s, false
+		}
 	}
 	return withDetails(codes.Internal, "internal error", ReasonInternal, nil, nil), true
 }

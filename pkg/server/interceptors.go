@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/google/uuid"
@@ -17,8 +16,6 @@ import (
 
 // RequestIDHeader carries a call's correlation ID in and out (echoed in the response header).
 const RequestIDHeader = "x-request-id"
-
-var errPanic = errs.Unexpected(errors.New("panic in handler"))
 
 type requestIDKey struct{}
 

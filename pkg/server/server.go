@@ -22,9 +22,11 @@ import (
 	"time"
 
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors"
 	grpcauth "github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/auth"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/selector"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -35,6 +37,7 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	"github.com/partnerhub/partnerhub/pkg/auth"
+	"github.com/partnerhub/partnerhub/pkg/errs"
 )
 
 // Config configures a Server.
@@ -107,12 +110,16 @@ func New(cfg Config) (*Server, error) {
 	}
 	recoverOpt := recovery.WithRecoveryHandlerContext(func(ctx context.Context, p any) error {
 		log.Error("panic in handler", zap.Any("panic", p), zap.String("request_id", RequestID(ctx)), zap.Stack("stack"))
-		return errPanic
+		return errs.Unexpected(fmt.Errorf("panic in handler: %v", p))
+	})
+	// Health probes (every few seconds from compose or Kubernetes) stay out of the call log.
+	notHealth := selector.MatchFunc(func(_ context.Context, c interceptors.CallMeta) bool {
+		return c.Service != healthpb.Health_ServiceDesc.ServiceName
 	})
 	unary := []grpc.UnaryServerInterceptor{
 		requestIDUnary,
 		metrics.UnaryServerInterceptor(),
-		logging.UnaryServerInterceptor(zapLogger(log), logOpts...),
+		selector.UnaryServerInterceptor(logging.UnaryServerInterceptor(zapLogger(log), logOpts...), notHealth),
 		errorsUnary(log),
 		recovery.UnaryServerInterceptor(recoverOpt),
 		grpcauth.UnaryServerInterceptor(authn.Authenticate),
@@ -120,7 +127,7 @@ func New(cfg Config) (*Server, error) {
 	stream := []grpc.StreamServerInterceptor{
 		requestIDStream,
 		metrics.StreamServerInterceptor(),
-		logging.StreamServerInterceptor(zapLogger(log), logOpts...),
+		selector.StreamServerInterceptor(logging.StreamServerInterceptor(zapLogger(log), logOpts...), notHealth),
 		errorsStream(log),
 		recovery.StreamServerInterceptor(recoverOpt),
 		grpcauth.StreamServerInterceptor(authn.Authenticate),
@@ -191,7 +198,11 @@ func (s *Server) Run(ctx context.Context) error {
 			}
 		}()
 	}
-	s.setServing(true)
+	s.setServing(s.ready(ctx) == nil)
+	if s.cfg.Ready != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.watchReady(ctx) }()
+	}
 	s.cfg.Logger.Info("serving", zap.String("grpc", s.GRPCAddr()), zap.String("admin", s.AdminAddr()))
 
 	var runErr error
@@ -217,6 +228,47 @@ func (s *Server) Run(ctx context.Context) error {
 	return runErr
 }
 
+// ready runs the Ready check with a short timeout.
+func (s *Server) ready(ctx context.Context) error {
+	if s.cfg.Ready == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return s.cfg.Ready(ctx)
+}
+
+// watchReady keeps gRPC health in step with the Ready check, so the `healthcheck` probe, compose
+// and Kubernetes see NOT_SERVING while the database is gone, and SERVING again once it is back.
+func (s *Server) watchReady(ctx context.Context) {
+	t := time.NewTicker(readyInterval)
+	defer t.Stop()
+	serving := true
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		err := s.ready(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if ok := err == nil; ok != serving {
+			serving = ok
+			s.setServing(ok)
+			if ok {
+				s.cfg.Logger.Info("ready again: serving")
+			} else {
+				s.cfg.Logger.Warn("not ready: health is NOT_SERVING", zap.Error(err))
+			}
+		}
+	}
+}
+
+// readyInterval is how often the Ready check runs.
+const readyInterval = 5 * time.Second
+
 func (s *Server) setServing(on bool) {
 	st := healthpb.HealthCheckResponse_NOT_SERVING
 	if on {
@@ -236,10 +288,8 @@ func (s *Server) adminMux() *http.ServeMux {
 		if err == nil && resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
 			err = errors.New("not serving")
 		}
-		if err == nil && s.cfg.Ready != nil {
-			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-			defer cancel()
-			err = s.cfg.Ready(ctx)
+		if err == nil {
+			err = s.ready(r.Context())
 		}
 		if err != nil {
 			http.Error(w, "unhealthy: "+err.Error(), http.StatusServiceUnavailable)

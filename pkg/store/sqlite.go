@@ -68,7 +68,7 @@ func openSQLiteMemory(ctx context.Context) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open in-memory SQLite: %w", err)
 	}
-	n := sqliteMaxConns()
+	n := sqliteMaxConns() + 1 // one more for the keeper
 	sdb.SetMaxOpenConns(n)
 	sdb.SetMaxIdleConns(n)
 	keep, err := sdb.Conn(ctx)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -138,8 +139,9 @@ func TestCRUD(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// A non-UTC time with nanoseconds: both engines must store the same instant.
-		created := time.Date(2025, 3, 30, 2, 30, 15, 123456789, berlin)
+		// A non-UTC time: both engines must store the same instant, and return it in UTC. It is
+		// truncated to microseconds as the package doc asks (PostgreSQL keeps no more).
+		created := time.Date(2025, 3, 30, 3, 30, 15, 123456789, berlin).Truncate(time.Microsecond)
 		var id string
 		err = db.QueryRowContext(ctx,
 			`INSERT INTO accounts (id, email, balance, active, avatar, created_at)
@@ -179,6 +181,14 @@ func TestCRUD(t *testing.T) {
 		got = getAccount(t, db, "a1")
 		if !got.ClosedAt.Valid || got.ClosedAt.Time != closed {
 			t.Errorf("closed_at = %v, want %v", got.ClosedAt, closed)
+		}
+		// A nullable time bound through sql.NullTime (a driver.Valuer) is converted to UTC too.
+		reopened := sql.NullTime{Time: time.Date(2025, 5, 1, 9, 0, 0, 0, berlin), Valid: true}
+		if _, err := db.ExecContext(ctx, `UPDATE accounts SET closed_at = $2 WHERE id = $1`, "a1", reopened); err != nil {
+			t.Fatal(err)
+		}
+		if got = getAccount(t, db, "a1"); got.ClosedAt.Time != reopened.Time.UTC() {
+			t.Errorf("closed_at from NullTime = %v, want %v", got.ClosedAt.Time, reopened.Time.UTC())
 		}
 
 		// ON CONFLICT DO NOTHING affects no row.
@@ -365,10 +375,14 @@ func TestOpenErrors(t *testing.T) {
 }
 
 func TestSQLiteCreatesDirectories(t *testing.T) {
-	dsn := "sqlite:" + t.TempDir() + "/a/b/c.db"
-	db := open(t, dsn)
+	// A relative path (as the devstack's ./data) with a space that must survive URI escaping.
+	t.Chdir(t.TempDir())
+	db := open(t, "sqlite:data/with space/c.db")
 	var mode string
 	if err := db.QueryRowContext(t.Context(), `PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
 		t.Errorf("journal_mode = %q, %v; want wal", mode, err)
+	}
+	if _, err := os.Stat("data/with space/c.db"); err != nil {
+		t.Errorf("database file not where the DSN says: %v", err)
 	}
 }

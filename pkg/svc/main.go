@@ -89,14 +89,14 @@ func Probe(ctx context.Context, addr string, timeout time.Duration) error {
 }
 
 // DialAddr turns a listen address into one to dial: ":50052" and "0.0.0.0:50052" become
-// "localhost:50052".
+// "127.0.0.1:50052" (not "localhost", which may resolve to ::1 first where IPv6 is off).
 func DialAddr(addr string) string {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return addr
 	}
 	if host == "" || host == "0.0.0.0" || host == "::" {
-		host = "localhost"
+		host = "127.0.0.1"
 	}
 	return net.JoinHostPort(host, port)
 }

@@ -5,6 +5,7 @@ import (
 	"google.golang.org/grpc"
 
 	catalogv1 "github.com/partnerhub/partnerhub/gen/partnerhub/catalog/v1"
+	"github.com/partnerhub/partnerhub/pkg/cache"
 )
 
 // Server implements the catalog services. Until the catalog issue fills them, its RPCs answer
@@ -13,11 +14,12 @@ import (
 type Server struct {
 	catalogv1.UnimplementedCatalogServiceServer
 	catalogv1.UnimplementedCatalogAdminServiceServer
+	cache cache.Cache // the read-through cache of the catalog RPCs (Redis or in-process)
 }
 
 // Register adds every catalog service to gs.
-func Register(gs *grpc.Server) {
-	s := &Server{}
+func Register(gs *grpc.Server, c cache.Cache) {
+	s := &Server{cache: c}
 	catalogv1.RegisterCatalogServiceServer(gs, s)
 	catalogv1.RegisterCatalogAdminServiceServer(gs, s)
 }
