@@ -28,7 +28,7 @@ help: ## this list
 .PHONY: run
 run: ## build and start the devstack: all six services in one process, SQLite under ./data
 	go build -o bin/devstack ./deploy/devstack
-	$(TOOL) -n grpcurl >/dev/null && GOWORK=off go -C tools build -o ../bin/grpcurl github.com/fullstorydev/grpcurl/cmd/grpcurl
+	GOWORK=off go -C tools build -o ../bin/grpcurl github.com/fullstorydev/grpcurl/cmd/grpcurl
 	./bin/devstack --data-dir data
 
 .PHONY: gen

@@ -11,6 +11,7 @@ const (
 	ReasonTenantMismatch        Reason = "TENANT_MISMATCH"
 	ReasonServiceTokenRequired  Reason = "SERVICE_TOKEN_REQUIRED"
 	ReasonRequestIDReused       Reason = "REQUEST_ID_REUSED"
+	ReasonRequestInProgress     Reason = "REQUEST_IN_PROGRESS"
 	ReasonEtagMismatch          Reason = "ETAG_MISMATCH"
 	ReasonInvalidRequest        Reason = "INVALID_REQUEST"
 	ReasonInvalidPageToken      Reason = "INVALID_PAGE_TOKEN"

@@ -163,7 +163,7 @@ func (s *Store) Begin(ctx context.Context, scope, requestID string, fingerprint 
 		}
 
 		if !time.Now().Add(poll).Before(waitUntil) {
-			return nil, false, errs.New(errs.Aborted, "",
+			return nil, false, errs.New(errs.Aborted, errs.ReasonRequestInProgress,
 				"a request with request_id %s is still in progress; retry later", requestID).
 				With("request_id", requestID)
 		}

@@ -59,6 +59,8 @@ const (
 	ErrorReason_ERROR_REASON_INTERNAL ErrorReason = 13
 	// FAILED_PRECONDITION: the fake clock may not move backwards.
 	ErrorReason_ERROR_REASON_CLOCK_BACKWARDS ErrorReason = 14
+	// ABORTED: a request with this request_id is still being handled; retry with the same ID later.
+	ErrorReason_ERROR_REASON_REQUEST_IN_PROGRESS ErrorReason = 15
 	// --- identity (100-199) ---
 	// FAILED_PRECONDITION: the country is not a market the service is offered in (ID-3).
 	ErrorReason_ERROR_REASON_COUNTRY_NOT_SUPPORTED ErrorReason = 100
@@ -194,6 +196,7 @@ var (
 		12:  "ERROR_REASON_DEPENDENCY_UNAVAILABLE",
 		13:  "ERROR_REASON_INTERNAL",
 		14:  "ERROR_REASON_CLOCK_BACKWARDS",
+		15:  "ERROR_REASON_REQUEST_IN_PROGRESS",
 		100: "ERROR_REASON_COUNTRY_NOT_SUPPORTED",
 		101: "ERROR_REASON_DOMAIN_TAKEN",
 		102: "ERROR_REASON_RELATIONSHIP_REQUIRED",
@@ -261,6 +264,7 @@ var (
 		"ERROR_REASON_DEPENDENCY_UNAVAILABLE":         12,
 		"ERROR_REASON_INTERNAL":                       13,
 		"ERROR_REASON_CLOCK_BACKWARDS":                14,
+		"ERROR_REASON_REQUEST_IN_PROGRESS":            15,
 		"ERROR_REASON_COUNTRY_NOT_SUPPORTED":          100,
 		"ERROR_REASON_DOMAIN_TAKEN":                   101,
 		"ERROR_REASON_RELATIONSHIP_REQUIRED":          102,
@@ -345,7 +349,7 @@ var File_partnerhub_common_v1_errors_proto protoreflect.FileDescriptor
 
 const file_partnerhub_common_v1_errors_proto_rawDesc = "" +
 	"\n" +
-	"!partnerhub/common/v1/errors.proto\x12\x14partnerhub.common.v1*\xbe\x13\n" +
+	"!partnerhub/common/v1/errors.proto\x12\x14partnerhub.common.v1*\xe4\x13\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aERROR_REASON_TOKEN_MISSING\x10\x01\x12\x1e\n" +
@@ -362,7 +366,8 @@ const file_partnerhub_common_v1_errors_proto_rawDesc = "" +
 	"\x1fERROR_REASON_RESOURCE_NOT_FOUND\x10\v\x12'\n" +
 	"#ERROR_REASON_DEPENDENCY_UNAVAILABLE\x10\f\x12\x19\n" +
 	"\x15ERROR_REASON_INTERNAL\x10\r\x12 \n" +
-	"\x1cERROR_REASON_CLOCK_BACKWARDS\x10\x0e\x12&\n" +
+	"\x1cERROR_REASON_CLOCK_BACKWARDS\x10\x0e\x12$\n" +
+	" ERROR_REASON_REQUEST_IN_PROGRESS\x10\x0f\x12&\n" +
 	"\"ERROR_REASON_COUNTRY_NOT_SUPPORTED\x10d\x12\x1d\n" +
 	"\x19ERROR_REASON_DOMAIN_TAKEN\x10e\x12&\n" +
 	"\"ERROR_REASON_RELATIONSHIP_REQUIRED\x10f\x12#\n" +
