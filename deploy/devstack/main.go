@@ -28,12 +28,7 @@ import (
 	"github.com/partnerhub/partnerhub/pkg/config"
 	"github.com/partnerhub/partnerhub/pkg/server"
 	"github.com/partnerhub/partnerhub/pkg/svc"
-	"github.com/partnerhub/partnerhub/services/catalog"
-	"github.com/partnerhub/partnerhub/services/delegatedadmin"
 	"github.com/partnerhub/partnerhub/services/identity"
-	"github.com/partnerhub/partnerhub/services/keys"
-	"github.com/partnerhub/partnerhub/services/orders"
-	"github.com/partnerhub/partnerhub/services/subscriptions"
 )
 
 // tokenLifetime is the dev token's lifetime; it is refreshed at half of it.
@@ -48,10 +43,9 @@ func main() {
 
 // service is one of the six, bound to its settings.
 type service struct {
-	name     string
-	grpcAddr *string
-	base     *svc.Base
-	run      func(context.Context) error
+	name string
+	base *svc.Base
+	run  func(context.Context) error
 }
 
 func run() error {
@@ -77,47 +71,12 @@ func run() error {
 	}
 
 	var services []service
-	add := func(name string, base *svc.Base, grpcAddr *string, run func(context.Context) error) {
-		services = append(services, service{name: name, base: base, grpcAddr: grpcAddr, run: run})
-	}
 	var errList []error
-	bind := func(name string) *config.Loader { return config.New(name) }
-	{
-		l := bind(identity.Name)
-		c := identity.Bind(l)
+	for _, m := range members(secret) {
+		l := config.New(m.name)
+		base, run := m.bind(l)
 		errList = append(errList, l.Parse(nil))
-		c.Demo, c.DemoClientSecret = true, secret
-		add(c.Name, &c.Base, &c.GRPCAddr, func(ctx context.Context) error { return identity.Run(ctx, *c) })
-	}
-	{
-		l := bind(catalog.Name)
-		c := catalog.Bind(l)
-		errList = append(errList, l.Parse(nil))
-		add(c.Name, &c.Base, &c.GRPCAddr, func(ctx context.Context) error { return catalog.Run(ctx, *c) })
-	}
-	{
-		l := bind(orders.Name)
-		c := orders.Bind(l)
-		errList = append(errList, l.Parse(nil))
-		add(c.Name, &c.Base, &c.GRPCAddr, func(ctx context.Context) error { return orders.Run(ctx, *c) })
-	}
-	{
-		l := bind(subscriptions.Name)
-		c := subscriptions.Bind(l)
-		errList = append(errList, l.Parse(nil))
-		add(c.Name, &c.Base, &c.GRPCAddr, func(ctx context.Context) error { return subscriptions.Run(ctx, *c) })
-	}
-	{
-		l := bind(keys.Name)
-		c := keys.Bind(l)
-		errList = append(errList, l.Parse(nil))
-		add(c.Name, &c.Base, &c.GRPCAddr, func(ctx context.Context) error { return keys.Run(ctx, *c) })
-	}
-	{
-		l := bind(delegatedadmin.Name)
-		c := delegatedadmin.Bind(l)
-		errList = append(errList, l.Parse(nil))
-		add(c.Name, &c.Base, &c.GRPCAddr, func(ctx context.Context) error { return delegatedadmin.Run(ctx, *c) })
+		services = append(services, service{name: m.name, base: base, run: run})
 	}
 	if err := errors.Join(errList...); err != nil {
 		return fmt.Errorf("bad configuration: %w", err)
@@ -159,7 +118,7 @@ func announce(ctx context.Context, services []service, dataDir, secret string, f
 	start := time.Now()
 	for _, s := range services {
 		for {
-			if err := svc.Probe(ctx, *s.grpcAddr, time.Second); err == nil {
+			if err := svc.Probe(ctx, s.base.GRPCAddr, time.Second); err == nil {
 				break
 			}
 			select {
@@ -173,7 +132,7 @@ func announce(ctx context.Context, services []service, dataDir, secret string, f
 		}
 	}
 	tokenFile := filepath.Join(dataDir, "dev-token")
-	identityAddr := svc.DialAddr(*services[0].grpcAddr)
+	identityAddr := svc.DialAddr(services[0].base.GRPCAddr)
 	if err := writeToken(ctx, identityAddr, secret, tokenFile); err != nil {
 		return err
 	}
@@ -181,12 +140,12 @@ func announce(ctx context.Context, services []service, dataDir, secret string, f
 	fmt.Fprintf(&b, "\npartnerhub devstack is up (%s, data in %s%s)\n", time.Since(start).Round(time.Millisecond), dataDir,
 		map[bool]string{true: ", fake clock", false: ""}[fake])
 	for _, s := range services {
-		fmt.Fprintf(&b, "  %-15s grpc %-22s admin http://%s/healthz\n", s.name, svc.DialAddr(*s.grpcAddr), svc.DialAddr(s.base.AdminAddr))
+		fmt.Fprintf(&b, "  %-15s grpc %-22s admin http://%s/healthz\n", s.name, svc.DialAddr(s.base.GRPCAddr), svc.DialAddr(s.base.AdminAddr))
 	}
 	fmt.Fprintf(&b, "\nThe demo partner's token (Admin agent, refreshed every %s) is in %s. Try:\n\n", tokenLifetime/2, tokenFile)
 	fmt.Fprintf(&b, "  bin/grpcurl -plaintext -H \"authorization: Bearer $(cat %s)\" -d '{\"partner_id\":\"%s\"}' %s partnerhub.identity.v1.PartnerService/GetPartner\n",
 		tokenFile, identity.DemoPartnerID, identityAddr)
-	fmt.Fprintf(&b, "  bin/grpcurl -plaintext %s list\n\nCtrl-C stops the devstack.\n", svc.DialAddr(*services[1].grpcAddr))
+	fmt.Fprintf(&b, "  bin/grpcurl -plaintext %s list\n\nCtrl-C stops the devstack.\n", svc.DialAddr(services[1].base.GRPCAddr))
 	fmt.Print(b.String())
 
 	t := time.NewTicker(tokenLifetime / 2)
@@ -240,4 +199,3 @@ func demoSecret(file string) (string, error) {
 	}
 	return s, nil
 }
-

@@ -9,12 +9,6 @@ import (
 	"github.com/partnerhub/partnerhub/pkg/config"
 	"github.com/partnerhub/partnerhub/pkg/svc"
 	"github.com/partnerhub/partnerhub/pkg/testkit"
-	"github.com/partnerhub/partnerhub/services/catalog"
-	"github.com/partnerhub/partnerhub/services/delegatedadmin"
-	"github.com/partnerhub/partnerhub/services/identity"
-	"github.com/partnerhub/partnerhub/services/keys"
-	"github.com/partnerhub/partnerhub/services/orders"
-	"github.com/partnerhub/partnerhub/services/subscriptions"
 )
 
 func TestMain(m *testing.M) { testkit.Main(m) }
@@ -22,45 +16,14 @@ func TestMain(m *testing.M) { testkit.Main(m) }
 // noEnv keeps the machine's PARTNERHUB_* variables out of the test.
 func noEnv(string) (string, bool) { return "", false }
 
-// runner binds a service's defaults and returns its Base and a Run closure.
-type runner func() (*svc.Base, func(context.Context) error)
-
-var runners = map[string]runner{
-	identity.Name: func() (*svc.Base, func(context.Context) error) {
-		c := identity.Bind(config.New(identity.Name).WithEnv(noEnv))
-		c.Demo, c.DemoClientSecret = true, "services-test-secret-123"
-		return &c.Base, func(ctx context.Context) error { return identity.Run(ctx, *c) }
-	},
-	catalog.Name: func() (*svc.Base, func(context.Context) error) {
-		c := catalog.Bind(config.New(catalog.Name).WithEnv(noEnv))
-		return &c.Base, func(ctx context.Context) error { return catalog.Run(ctx, *c) }
-	},
-	orders.Name: func() (*svc.Base, func(context.Context) error) {
-		c := orders.Bind(config.New(orders.Name).WithEnv(noEnv))
-		return &c.Base, func(ctx context.Context) error { return orders.Run(ctx, *c) }
-	},
-	subscriptions.Name: func() (*svc.Base, func(context.Context) error) {
-		c := subscriptions.Bind(config.New(subscriptions.Name).WithEnv(noEnv))
-		return &c.Base, func(ctx context.Context) error { return subscriptions.Run(ctx, *c) }
-	},
-	keys.Name: func() (*svc.Base, func(context.Context) error) {
-		c := keys.Bind(config.New(keys.Name).WithEnv(noEnv))
-		return &c.Base, func(ctx context.Context) error { return keys.Run(ctx, *c) }
-	},
-	delegatedadmin.Name: func() (*svc.Base, func(context.Context) error) {
-		c := delegatedadmin.Bind(config.New(delegatedadmin.Name).WithEnv(noEnv))
-		return &c.Base, func(ctx context.Context) error { return delegatedadmin.Run(ctx, *c) }
-	},
-}
-
 // Every service starts from its defaults on SQLite and on PostgreSQL: it runs its migrations
 // (twice: a restart reuses the data), turns healthy, and stops cleanly when its context ends.
 func TestServices_MigrateServeStop(t *testing.T) {
-	for name, r := range runners {
-		t.Run(name, func(t *testing.T) {
+	for _, m := range members("services-test-secret-123") {
+		t.Run(m.name, func(t *testing.T) {
 			testkit.ForEachDB(t, func(t *testing.T, dsn string) {
 				for range 2 {
-					base, run := r()
+					base, run := m.bind(config.New(m.name).WithEnv(noEnv))
 					base.DatabaseURL, base.AdminAddr, base.GRPCAddr = dsn, "", freeAddr(t)
 					serveUntilHealthy(t, base.GRPCAddr, run)
 				}

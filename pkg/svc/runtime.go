@@ -172,3 +172,18 @@ func (rt *Runtime) Serve(ctx context.Context, sc ServeConfig) error {
 	}
 	return srv.Run(ctx)
 }
+
+// Run is the whole Run of a service that needs nothing beyond the shared runtime: open it,
+// verify tokens with identity's keys, and serve what register adds until ctx is done.
+func Run(ctx context.Context, b Base, migrations fs.FS, register func(*grpc.Server)) error {
+	rt, err := Open(ctx, b, migrations)
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+	keys, err := rt.IdentityKeys()
+	if err != nil {
+		return err
+	}
+	return rt.Serve(ctx, ServeConfig{Keys: keys, Register: register})
+}

@@ -28,14 +28,5 @@ func Bind(l *config.Loader) *Config {
 
 // Run serves keys until ctx is done.
 func Run(ctx context.Context, cfg Config) error {
-	rt, err := svc.Open(ctx, cfg.Base, migrations.FS)
-	if err != nil {
-		return err
-	}
-	defer rt.Close()
-	keys, err := rt.IdentityKeys()
-	if err != nil {
-		return err
-	}
-	return rt.Serve(ctx, svc.ServeConfig{Keys: keys, Register: grpcapi.Register})
+	return svc.Run(ctx, cfg.Base, migrations.FS, grpcapi.Register)
 }

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+
+	"github.com/partnerhub/partnerhub/pkg/config"
+	"github.com/partnerhub/partnerhub/pkg/svc"
+	"github.com/partnerhub/partnerhub/services/catalog"
+	"github.com/partnerhub/partnerhub/services/delegatedadmin"
+	"github.com/partnerhub/partnerhub/services/identity"
+	"github.com/partnerhub/partnerhub/services/keys"
+	"github.com/partnerhub/partnerhub/services/orders"
+	"github.com/partnerhub/partnerhub/services/subscriptions"
+)
+
+// member is one of the six services: bind returns its settings (bound to l, whose Parse applies
+// flags) and the closure that runs it with them.
+type member struct {
+	name string
+	bind func(l *config.Loader) (*svc.Base, func(context.Context) error)
+}
+
+// members lists the six services in start order, identity (with its demo partner, whose
+// credential has the given secret) first.
+func members(demoSecret string) []member {
+	return []member{
+		{identity.Name, func(l *config.Loader) (*svc.Base, func(context.Context) error) {
+			c := identity.Bind(l)
+			c.Demo, c.DemoClientSecret = true, demoSecret
+			return &c.Base, func(ctx context.Context) error { return identity.Run(ctx, *c) }
+		}},
+		{catalog.Name, func(l *config.Loader) (*svc.Base, func(context.Context) error) {
+			c := catalog.Bind(l)
+			return &c.Base, func(ctx context.Context) error { return catalog.Run(ctx, *c) }
+		}},
+		{orders.Name, func(l *config.Loader) (*svc.Base, func(context.Context) error) {
+			c := orders.Bind(l)
+			return &c.Base, func(ctx context.Context) error { return orders.Run(ctx, *c) }
+		}},
+		{subscriptions.Name, func(l *config.Loader) (*svc.Base, func(context.Context) error) {
+			c := subscriptions.Bind(l)
+			return &c.Base, func(ctx context.Context) error { return subscriptions.Run(ctx, *c) }
+		}},
+		{keys.Name, func(l *config.Loader) (*svc.Base, func(context.Context) error) {
+			c := keys.Bind(l)
+			return &c.Base, func(ctx context.Context) error { return keys.Run(ctx, *c) }
+		}},
+		{delegatedadmin.Name, func(l *config.Loader) (*svc.Base, func(context.Context) error) {
+			c := delegatedadmin.Bind(l)
+			return &c.Base, func(ctx context.Context) error { return delegatedadmin.Run(ctx, *c) }
+		}},
+	}
+}
