@@ -36,8 +36,9 @@ gen: ## regenerate gen/ from proto/ with local plugins
 	scripts/gen.sh
 
 .PHONY: lint
-lint: ## buf lint (STANDARD)
+lint: ## buf lint (STANDARD) and buf format
 	$(BUF) lint
+	$(BUF) format --diff --exit-code
 
 .PHONY: breaking
 breaking: ## buf breaking (FILE) against the committed API lock
