@@ -6,7 +6,7 @@ SHELL := /bin/bash
 # Static binaries everywhere (scratch images; one compile, not two), and a module proxy that
 # never falls back to direct fetches (no other host answers on an air-gapped machine).
 export CGO_ENABLED := 0
-export GOFLAGS := -buildvcs=false
+export GOFLAGS := -buildvcs=false -trimpath
 export GOPROXY := $(shell go env GOPROXY | sed 's/,direct$$//')
 
 SERVICES := identity catalog orders subscriptions keys delegatedadmin
