@@ -1,7 +1,7 @@
 // Command devstack runs all six partnerhub services in one process, the zero-infrastructure
 // default behind `make run`: each service on its own port, SQLite files under the data directory,
-// the in-process cache, one shared clock, and a demo partner whose token is kept fresh in
-// <data-dir>/dev-token. A second start reuses the data.
+// the in-process cache (Redis when REDIS_ADDR is set), one shared clock, and a demo partner whose
+// token is kept fresh in <data-dir>/dev-token. A second start reuses the data.
 package main
 
 import (
@@ -19,8 +19,6 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	identityv1 "github.com/partnerhub/partnerhub/gen/partnerhub/identity/v1"
@@ -72,7 +70,7 @@ func run() error {
 
 	var services []service
 	var errList []error
-	for _, m := range members(secret) {
+	for _, m := range members(options{demoSecret: secret, redisAddr: os.Getenv("REDIS_ADDR")}) {
 		l := config.New(m.name)
 		base, run := m.bind(l)
 		errList = append(errList, l.Parse(nil))
@@ -165,7 +163,7 @@ func announce(ctx context.Context, services []service, dataDir, secret string, f
 // writeToken gets a token for the demo credential the real way (TokenService.IssueToken) and
 // writes it where the printed grpcurl line reads it.
 func writeToken(ctx context.Context, identityAddr, secret, file string) error {
-	conn, err := grpc.NewClient(identityAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := svc.Dial(identityAddr)
 	if err != nil {
 		return err
 	}

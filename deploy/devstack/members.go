@@ -20,17 +20,25 @@ type member struct {
 	bind func(l *config.Loader) (*svc.Base, func(context.Context) error)
 }
 
-// members lists the six services in start order, identity (with its demo partner, whose
-// credential has the given secret) first.
-func members(demoSecret string) []member {
+// options are the devstack's own settings that reach a service.
+type options struct {
+	demoSecret string // the demo credential's secret (identity)
+	redisAddr  string // REDIS_ADDR: catalog uses Redis instead of its in-process cache
+}
+
+// members lists the six services in start order, identity (with its demo partner) first.
+func members(o options) []member {
 	return []member{
 		{identity.Name, func(l *config.Loader) (*svc.Base, func(context.Context) error) {
 			c := identity.Bind(l)
-			c.Demo, c.DemoClientSecret = true, demoSecret
+			c.Demo, c.DemoClientSecret = true, o.demoSecret
 			return &c.Base, func(ctx context.Context) error { return identity.Run(ctx, *c) }
 		}},
 		{catalog.Name, func(l *config.Loader) (*svc.Base, func(context.Context) error) {
 			c := catalog.Bind(l)
+			if c.RedisAddr == "" {
+				c.RedisAddr = o.redisAddr
+			}
 			return &c.Base, func(ctx context.Context) error { return catalog.Run(ctx, *c) }
 		}},
 		{orders.Name, func(l *config.Loader) (*svc.Base, func(context.Context) error) {

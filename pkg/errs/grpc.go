@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/protoadapt"
@@ -132,4 +133,12 @@ func FromError(err error) error {
 		}
 	}
 	return e
+}
+
+// UnaryClientInterceptor maps every error a peer returns back to an *Error (FromError), so a
+// service's adapters and app layer see kinds and reasons, never gRPC codes.
+func UnaryClientInterceptor() grpc.UnaryClientInterceptor {
+	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		return FromError(invoker(ctx, method, req, reply, cc, opts...))
+	}
 }

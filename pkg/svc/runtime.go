@@ -95,7 +95,7 @@ func (rt *Runtime) Close() error {
 // IdentityKeys returns a KeySource that fetches identity's public signing keys over gRPC
 // (TokenService.GetSigningKeys) and caches them, so each call is verified locally.
 func (rt *Runtime) IdentityKeys() (auth.KeySource, error) {
-	conn, err := grpc.NewClient(DialAddr(rt.Base.IdentityAddr), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := Dial(rt.Base.IdentityAddr)
 	if err != nil {
 		return nil, fmt.Errorf("identity-addr %q: %w", rt.Base.IdentityAddr, err)
 	}
@@ -106,7 +106,7 @@ func (rt *Runtime) IdentityKeys() (auth.KeySource, error) {
 		defer cancel()
 		resp, err := client.GetSigningKeys(ctx, &identityv1.GetSigningKeysRequest{})
 		if err != nil {
-			return nil, errs.Unavailablef("identity signing keys: %v", err).Wrap(err)
+			return nil, errs.Unavailablef("identity signing keys").Wrap(err)
 		}
 		keys := make(map[string]ed25519.PublicKey, len(resp.GetKeys()))
 		for _, k := range resp.GetKeys() {
@@ -117,6 +117,18 @@ func (rt *Runtime) IdentityKeys() (auth.KeySource, error) {
 		return keys, nil
 	}
 	return auth.NewCachedKeys(fetch, time.Now), nil
+}
+
+// Dial returns a client connection to a peer service (connecting lazily). Errors from the peer
+// come back as *errs.Error values with the peer's kind, reason and metadata.
+func Dial(addr string) (*grpc.ClientConn, error) {
+	conn, err := grpc.NewClient(DialAddr(addr),
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithUnaryInterceptor(errs.UnaryClientInterceptor()))
+	if err != nil {
+		return nil, fmt.Errorf("dial %q: %w", addr, err)
+	}
+	return conn, nil
 }
 
 // ServeConfig is what a service adds to its runtime to serve.
