@@ -74,18 +74,15 @@ func run() error {
 		l := config.New(m.name)
 		base, run := m.bind(l)
 		errList = append(errList, l.Parse(nil))
+		// One SQLite file per service under the data dir, unless the environment names a database.
+		if _, set := os.LookupEnv(l.EnvName("database-url")); !set {
+			base.DatabaseURL = "sqlite:" + filepath.Join(*dataDir, m.name+".db")
+		}
+		base.Clock, base.Logger = clk, log
 		services = append(services, service{name: m.name, base: base, run: run})
 	}
 	if err := errors.Join(errList...); err != nil {
 		return fmt.Errorf("bad configuration: %w", err)
-	}
-	for _, s := range services {
-		// One SQLite file per service under the data dir, unless the environment names a database.
-		if _, set := os.LookupEnv(config.New(s.name).EnvName("database-url")); !set {
-			s.base.DatabaseURL = "sqlite:" + filepath.Join(*dataDir, s.name+".db")
-		}
-		s.base.Clock = clk
-		s.base.Logger = log
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

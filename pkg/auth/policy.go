@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 
@@ -25,47 +24,8 @@ type Rule struct {
 // a new RPC cannot be exposed by accident.
 type Policy map[string]Rule
 
-// Merge returns a policy holding the rules of all policies.
-func Merge(ps ...Policy) Policy {
-	out := Policy{}
-	for _, p := range ps {
-		for m, r := range p {
-			out[m] = r
-		}
-	}
-	return out
-}
-
-// ForService returns a policy giving every method of a service the same rule, to be refined with
-// Merge and per-method entries.
-func ForService(sd grpc.ServiceDesc, r Rule) Policy {
-	p := Policy{}
-	for _, m := range sd.Methods {
-		p["/"+sd.ServiceName+"/"+m.MethodName] = r
-	}
-	for _, s := range sd.Streams {
-		p["/"+sd.ServiceName+"/"+s.StreamName] = r
-	}
-	return p
-}
-
 // infrastructure services every server exposes without a token.
 var publicPrefixes = []string{"/grpc.health.v1.Health/", "/grpc.reflection."}
-
-// Missing returns the methods of the registered services that have no rule.
-func (p Policy) Missing(services map[string]grpc.ServiceInfo) []string {
-	var out []string
-	for name, info := range services {
-		for _, m := range info.Methods {
-			full := "/" + name + "/" + m.Name
-			if _, ok := p[full]; !ok && !isPublicInfra(full) {
-				out = append(out, full)
-			}
-		}
-	}
-	slices.Sort(out)
-	return out
-}
 
 func isPublicInfra(method string) bool {
 	return slices.ContainsFunc(publicPrefixes, func(pre string) bool { return strings.HasPrefix(method, pre) })
@@ -137,17 +97,4 @@ func bearer(ctx context.Context) (string, error) {
 		return "", errs.New(errs.Unauthenticated, errs.ReasonTokenInvalid, "the authorization header is not 'Bearer <token>'")
 	}
 	return strings.TrimSpace(token), nil
-}
-
-// Describe returns a one-line description of a rule, for docs and the authorization matrix.
-func (r Rule) Describe() string {
-	switch {
-	case r.Public:
-		return "public"
-	case r.ServiceOnly:
-		return "service token"
-	case len(r.Roles) == 0:
-		return "any authenticated caller"
-	}
-	return fmt.Sprint(r.Roles)
 }

@@ -139,11 +139,3 @@ func (l *Loader) Usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-22s %-40s %s (default %q)\n", s.Flag, s.Env, s.Usage, s.Default)
 	}
 }
-
-// Check returns an error naming a setting when ok is false, for validations after Parse.
-func Check(ok bool, setting, format string, args ...any) error {
-	if ok {
-		return nil
-	}
-	return fmt.Errorf("%s: %s", setting, fmt.Sprintf(format, args...))
-}

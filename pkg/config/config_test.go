@@ -177,13 +177,3 @@ func TestLoader_SettingsAndUsage(t *testing.T) {
 		}
 	}
 }
-
-func TestCheck(t *testing.T) {
-	if err := config.Check(true, "--grpc-addr", "never"); err != nil {
-		t.Errorf("Check(true) = %v", err)
-	}
-	err := config.Check(false, "PARTNERHUB_CATALOG_WORKERS", "must be at least %d", 1)
-	if err == nil || err.Error() != "PARTNERHUB_CATALOG_WORKERS: must be at least 1" {
-		t.Errorf("Check(false) = %v", err)
-	}
-}

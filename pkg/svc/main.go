@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -56,18 +57,7 @@ func Main(name string, args []string, bind func(*config.Loader) (run func(contex
 	return 0
 }
 
-func oneLine(err error) string {
-	s := err.Error()
-	out := make([]rune, 0, len(s))
-	for _, r := range s {
-		if r == '\n' {
-			out = append(out, ';', ' ')
-			continue
-		}
-		out = append(out, r)
-	}
-	return string(out)
-}
+func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", "; ") }
 
 // Probe checks gRPC health of the server at addr (":50052" means this host).
 func Probe(ctx context.Context, addr string, timeout time.Duration) error {

@@ -133,6 +133,8 @@ func Dial(addr string) (*grpc.ClientConn, error) {
 
 // ServeConfig is what a service adds to its runtime to serve.
 type ServeConfig struct {
+	// Keys verify tokens; nil means identity's published keys (IdentityKeys). Only identity,
+	// which verifies with its own keys, sets it.
 	Keys     auth.KeySource
 	Register func(*grpc.Server)
 	Unary    []grpc.UnaryServerInterceptor
@@ -146,6 +148,13 @@ type ServeConfig struct {
 // Serve runs the gRPC and admin servers until ctx is done. A fake-clock runtime also serves
 // partnerhub.testing.v1.ClockService.
 func (rt *Runtime) Serve(ctx context.Context, sc ServeConfig) error {
+	if sc.Keys == nil {
+		keys, err := rt.IdentityKeys()
+		if err != nil {
+			return err
+		}
+		sc.Keys = keys
+	}
 	register := func(gs *grpc.Server) {
 		if rt.Fake != nil {
 			testingv1.RegisterClockServiceServer(gs, clock.NewService(rt.Fake))
@@ -185,17 +194,13 @@ func (rt *Runtime) Serve(ctx context.Context, sc ServeConfig) error {
 	return srv.Run(ctx)
 }
 
-// Run is the whole Run of a service that needs nothing beyond the shared runtime: open it,
-// verify tokens with identity's keys, and serve what register adds until ctx is done.
+// Run is the whole Run of a service that needs nothing beyond the shared runtime: open it and
+// serve what register adds until ctx is done.
 func Run(ctx context.Context, b Base, migrations fs.FS, register func(*grpc.Server)) error {
 	rt, err := Open(ctx, b, migrations)
 	if err != nil {
 		return err
 	}
 	defer rt.Close()
-	keys, err := rt.IdentityKeys()
-	if err != nil {
-		return err
-	}
-	return rt.Serve(ctx, ServeConfig{Keys: keys, Register: register})
+	return rt.Serve(ctx, ServeConfig{Register: register})
 }

@@ -43,12 +43,8 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer rt.Close()
-	keys, err := rt.IdentityKeys()
-	if err != nil {
-		return err
-	}
 	c := newCache(ctx, cfg.RedisAddr, rt.Log)
-	return rt.Serve(ctx, svc.ServeConfig{Keys: keys, Register: func(gs *grpc.Server) { grpcapi.Register(gs, c) }})
+	return rt.Serve(ctx, svc.ServeConfig{Register: func(gs *grpc.Server) { grpcapi.Register(gs, c) }})
 }
 
 // newCache returns the catalog's cache: Redis when configured, else in-process. A Redis that

@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"strings"
 )
 
 // SecretBytes is the entropy of a client secret: 256 bits. With that much entropy a single
@@ -32,14 +31,4 @@ func HashSecret(secret string) []byte {
 // SecretMatches compares in constant time.
 func SecretMatches(secret string, hash []byte) bool {
 	return subtle.ConstantTimeCompare(HashSecret(secret), hash) == 1
-}
-
-// ValidClientID reports whether id looks like a client ID: 3..64 of [a-z0-9-_].
-func ValidClientID(id string) bool {
-	if len(id) < 3 || len(id) > 64 {
-		return false
-	}
-	return strings.IndexFunc(id, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_')
-	}) < 0
 }
