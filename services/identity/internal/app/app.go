@@ -21,11 +21,10 @@ type Repository interface {
 	Partner(ctx context.Context, id string) (domain.Partner, error)
 	// AddPartnerWithAdmin stores a partner, its first user and that user's API credential in one
 	// transaction: a partner never exists without someone who can sign in.
-	AddPartnerWithAdmin(ctx context.Context, p domain.Partner, admin domain.User, clientID string, secretHash []byte) error
+	AddPartnerWithAdmin(ctx context.Context, p domain.Partner, admin domain.User, cred domain.Credential) error
 	User(ctx context.Context, id string) (domain.User, error)
-	// Credential returns the user a client ID belongs to and the stored secret hash; revoked
-	// credentials are not found.
-	Credential(ctx context.Context, clientID string) (userID string, secretHash []byte, err error)
+	// Credential returns the credential with a client ID.
+	Credential(ctx context.Context, clientID string) (domain.Credential, error)
 }
 
 // ErrNotFound is what repositories return for a missing row.
@@ -136,7 +135,7 @@ func (a *App) IssueToken(ctx context.Context, clientID, secret string, lifetime 
 		return Token{}, err
 	}
 	invalid := errs.New(errs.Unauthenticated, "CREDENTIAL_INVALID", "the client ID or secret is wrong")
-	userID, hash, err := a.repo.Credential(ctx, clientID)
+	cred, err := a.repo.Credential(ctx, clientID)
 	if errs.KindOf(err) == errs.NotFound {
 		domain.SecretMatches(secret, make([]byte, 32)) // same work as a real check: no timing oracle
 		return Token{}, invalid
@@ -144,10 +143,10 @@ func (a *App) IssueToken(ctx context.Context, clientID, secret string, lifetime 
 	if err != nil {
 		return Token{}, err
 	}
-	if !domain.SecretMatches(secret, hash) {
+	if !domain.SecretMatches(secret, cred.SecretHash) || cred.StateAt(a.clock.Now()) != domain.CredentialActive {
 		return Token{}, invalid
 	}
-	user, err := a.repo.User(ctx, userID)
+	user, err := a.repo.User(ctx, cred.UserID)
 	if err != nil {
 		return Token{}, err
 	}

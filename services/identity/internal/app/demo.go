@@ -29,15 +29,22 @@ func (a *App) SeedDemo(ctx context.Context, secret string) (created bool, err er
 	now := a.clock.Now()
 	p := domain.Partner{
 		ID: DemoPartnerID, LegalName: "Contoso Cloud Partner GmbH (demo)", CountryCode: "DE",
-		Programs: []domain.Program{"CSP_DIRECT", "OPEN", "DELEGATED_ADMIN"},
+		Enrolments: []domain.Enrolment{
+			{Program: domain.ProgramCSPDirect, Time: now}, {Program: domain.ProgramOpen, Time: now},
+			{Program: domain.ProgramDelegatedAdmin, Time: now},
+		},
 		Etag:     uuid.NewString(), CreateTime: now, UpdateTime: now,
 	}
 	u := domain.User{
 		ID: DemoUserID, OrgID: DemoPartnerID, OrgKind: auth.OrgPartner, UserName: "demo-admin@contoso-partner.example",
-		DisplayName: "Demo Admin agent", Roles: []auth.Role{auth.AdminAgent, auth.SalesAgent},
+		DisplayName: "Demo Admin agent", Email: "demo-admin@contoso-partner.example", Roles: []auth.Role{auth.AdminAgent, auth.SalesAgent},
 		Etag: uuid.NewString(), CreateTime: now, UpdateTime: now,
 	}
-	if err := a.repo.AddPartnerWithAdmin(ctx, p, u, DemoClientID, domain.HashSecret(secret)); err != nil {
+	cred := domain.Credential{
+		ID: uuid.NewString(), ClientID: DemoClientID, UserID: u.ID, OrgID: u.OrgID, DisplayName: "demo",
+		SecretHash: domain.HashSecret(secret), Etag: uuid.NewString(), CreateTime: now, UpdateTime: now,
+	} // no expiry: the devstack's demo credential works for as long as the data directory lives
+	if err := a.repo.AddPartnerWithAdmin(ctx, p, u, cred); err != nil {
 		return false, err
 	}
 	return true, nil

@@ -12,15 +12,39 @@ import (
 // without its prefix.
 type Program string
 
+// The programs of ID-1.
+const (
+	ProgramCSPDirect           Program = "CSP_DIRECT"
+	ProgramCSPIndirectReseller Program = "CSP_INDIRECT_RESELLER"
+	ProgramOpen                Program = "OPEN"
+	ProgramDelegatedAdmin      Program = "DELEGATED_ADMIN"
+)
+
+// Enrolment is a partner's enrolment in one program since a time (ID-1).
+type Enrolment struct {
+	Program Program
+	Time    time.Time
+}
+
 // Partner is a CSP partner organisation (ID-1).
 type Partner struct {
 	ID          string
 	LegalName   string
 	CountryCode string
-	Programs    []Program
+	Enrolments  []Enrolment // one per program, ordered by program
 	Etag        string
 	CreateTime  time.Time
 	UpdateTime  time.Time
+}
+
+// Enrolled reports whether the partner holds any of the programs.
+func (p Partner) Enrolled(programs ...Program) bool {
+	for _, e := range p.Enrolments {
+		if slices.Contains(programs, e.Program) {
+			return true
+		}
+	}
+	return false
 }
 
 // User is a user of a partner or customer organisation, with roles.
@@ -30,8 +54,10 @@ type User struct {
 	OrgKind     auth.OrgKind
 	UserName    string
 	DisplayName string
+	Email       string
 	Roles       []auth.Role
 	Disabled    bool
+	DisableTime time.Time // zero while active
 	Etag        string
 	CreateTime  time.Time
 	UpdateTime  time.Time
@@ -62,4 +88,9 @@ func SplitNames[T ~string](s string) []T {
 		out[i] = T(p)
 	}
 	return out
+}
+
+// ProgramOrder is the program's position in the contract enum (ordering of enrolments).
+func ProgramOrder(p Program) int {
+	return slices.Index([]Program{ProgramCSPDirect, ProgramCSPIndirectReseller, ProgramOpen, ProgramDelegatedAdmin}, p)
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/partnerhub/partnerhub/pkg/auth"
 	"github.com/partnerhub/partnerhub/pkg/store"
 	"github.com/partnerhub/partnerhub/services/identity/internal/app"
 	"github.com/partnerhub/partnerhub/services/identity/internal/domain"
@@ -63,68 +62,56 @@ func (r *Repo) AddSigningKey(ctx context.Context, k domain.SigningKey, now time.
 // Partner implements app.Repository.
 func (r *Repo) Partner(ctx context.Context, id string) (domain.Partner, error) {
 	var p domain.Partner
-	var programs string
 	err := r.db.QueryRowContext(ctx, `
-		SELECT id, legal_name, country_code, programs, etag, created_at, updated_at
+		SELECT id, legal_name, country_code, etag, created_at, updated_at
 		FROM partners WHERE id = $1`, id).
-		Scan(&p.ID, &p.LegalName, &p.CountryCode, &programs, &p.Etag, &p.CreateTime, &p.UpdateTime)
+		Scan(&p.ID, &p.LegalName, &p.CountryCode, &p.Etag, &p.CreateTime, &p.UpdateTime)
 	if err != nil {
 		return domain.Partner{}, notFound(err)
 	}
-	p.Programs = domain.SplitNames[domain.Program](programs)
+	if p.Enrolments, err = enrolments(ctx, r.db, id); err != nil {
+		return domain.Partner{}, store.MapError(err)
+	}
 	return p, nil
 }
 
 // AddPartnerWithAdmin implements app.Repository.
-func (r *Repo) AddPartnerWithAdmin(ctx context.Context, p domain.Partner, u domain.User, clientID string, hash []byte) error {
-	return r.db.InTx(ctx, func(tx *sql.Tx) error {
+func (r *Repo) AddPartnerWithAdmin(ctx context.Context, p domain.Partner, u domain.User, c domain.Credential) error {
+	return store.MapError(r.db.InTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `
-			INSERT INTO partners (id, legal_name, country_code, programs, etag, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			p.ID, p.LegalName, p.CountryCode, domain.JoinNames(p.Programs), p.Etag, store.Time(p.CreateTime), store.Time(p.UpdateTime)); err != nil {
+			INSERT INTO partners (id, legal_name, country_code, etag, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6)`,
+			p.ID, p.LegalName, p.CountryCode, p.Etag, store.Time(p.CreateTime), store.Time(p.UpdateTime)); err != nil {
 			return fmt.Errorf("insert partner: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `
-			INSERT INTO users (id, org_id, org_kind, user_name, display_name, roles, disabled, etag, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-			u.ID, u.OrgID, string(u.OrgKind), u.UserName, u.DisplayName, domain.JoinNames(u.Roles), u.Disabled,
-			u.Etag, store.Time(u.CreateTime), store.Time(u.UpdateTime)); err != nil {
-			return fmt.Errorf("insert user: %w", err)
+		for _, e := range p.Enrolments {
+			if _, err := tx.ExecContext(ctx, `
+				INSERT INTO partner_programs (partner_id, program, enrolled_at) VALUES ($1, $2, $3)`,
+				p.ID, string(e.Program), store.Time(e.Time)); err != nil {
+				return fmt.Errorf("insert enrolment: %w", err)
+			}
 		}
-		if _, err := tx.ExecContext(ctx, `
-			INSERT INTO api_credentials (client_id, user_id, secret_hash, created_at) VALUES ($1, $2, $3, $4)`,
-			clientID, u.ID, hash, store.Time(p.CreateTime)); err != nil {
-			return fmt.Errorf("insert credential: %w", err)
+		if err := insertUser(ctx, tx, u); err != nil {
+			return err
 		}
-		return nil
-	})
+		return insertCredential(ctx, tx, c)
+	}))
 }
 
 // User implements app.Repository.
 func (r *Repo) User(ctx context.Context, id string) (domain.User, error) {
-	var u domain.User
-	var kind, roles string
-	err := r.db.QueryRowContext(ctx, `
-		SELECT id, org_id, org_kind, user_name, display_name, roles, disabled, etag, created_at, updated_at
-		FROM users WHERE id = $1`, id).
-		Scan(&u.ID, &u.OrgID, &kind, &u.UserName, &u.DisplayName, &roles, &u.Disabled, &u.Etag, &u.CreateTime, &u.UpdateTime)
+	u, err := scanUser(r.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
 	if err != nil {
 		return domain.User{}, notFound(err)
 	}
-	u.OrgKind = auth.OrgKind(kind)
-	u.Roles = domain.SplitNames[auth.Role](roles)
 	return u, nil
 }
 
 // Credential implements app.Repository.
-func (r *Repo) Credential(ctx context.Context, clientID string) (string, []byte, error) {
-	var userID string
-	var hash []byte
-	err := r.db.QueryRowContext(ctx, `
-		SELECT user_id, secret_hash FROM api_credentials WHERE client_id = $1 AND revoked_at IS NULL`, clientID).
-		Scan(&userID, &hash)
+func (r *Repo) Credential(ctx context.Context, clientID string) (domain.Credential, error) {
+	c, err := scanCredential(r.db.QueryRowContext(ctx, `SELECT `+credentialColumns+` FROM credentials WHERE client_id = $1`, clientID))
 	if err != nil {
-		return "", nil, notFound(err)
+		return domain.Credential{}, notFound(err)
 	}
-	return userID, hash, nil
+	return c, nil
 }

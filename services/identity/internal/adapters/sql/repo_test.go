@@ -115,7 +115,7 @@ func TestGetPartner_OnlyYourOwn(t *testing.T) {
 			t.Fatal(err)
 		}
 		own := auth.WithPrincipal(ctx, auth.Principal{Subject: "u", OrgID: app.DemoPartnerID, OrgKind: auth.OrgPartner, Roles: []auth.Role{auth.SalesAgent}})
-		if p, err := a.GetPartner(own, app.DemoPartnerID); err != nil || p.CountryCode != "DE" || len(p.Programs) != 3 {
+		if p, err := a.GetPartner(own, app.DemoPartnerID); err != nil || p.CountryCode != "DE" || len(p.Enrolments) != 3 {
 			t.Fatalf("own partner: %+v, %v", p, err)
 		}
 		other := auth.WithPrincipal(ctx, auth.Principal{Subject: "u", OrgID: "00000000-0000-4000-8000-0000000000ff", OrgKind: auth.OrgPartner, Roles: []auth.Role{auth.AdminAgent}})

@@ -90,9 +90,9 @@ func partnerPB(p domain.Partner) *identityv1.Partner {
 		PartnerId: p.ID, LegalName: p.LegalName, CountryCode: p.CountryCode, Etag: p.Etag,
 		CreateTime: timestamppb.New(p.CreateTime), UpdateTime: timestamppb.New(p.UpdateTime),
 	}
-	for _, prog := range p.Programs {
-		v := identityv1.PartnerProgram(identityv1.PartnerProgram_value["PARTNER_PROGRAM_"+string(prog)])
-		out.Enrolments = append(out.Enrolments, &identityv1.ProgramEnrolment{Program: v, EnrollTime: timestamppb.New(p.CreateTime)})
+	for _, e := range p.Enrolments {
+		v := identityv1.PartnerProgram(identityv1.PartnerProgram_value["PARTNER_PROGRAM_"+string(e.Program)])
+		out.Enrolments = append(out.Enrolments, &identityv1.ProgramEnrolment{Program: v, EnrollTime: timestamppb.New(e.Time)})
 	}
 	slices.SortFunc(out.Enrolments, func(a, b *identityv1.ProgramEnrolment) int { return int(a.Program - b.Program) })
 	return out

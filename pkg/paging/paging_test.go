@@ -1,0 +1,48 @@
+package paging
+
+import (
+	"testing"
+
+	"github.com/partnerhub/partnerhub/pkg/errs"
+)
+
+func TestSize(t *testing.T) {
+	for _, tc := range []struct {
+		in   int32
+		want int
+	}{{0, DefaultSize}, {1, 1}, {500, 500}, {501, MaxSize}, {1 << 30, MaxSize}} {
+		if got, err := Size(tc.in); err != nil || got != tc.want {
+			t.Errorf("Size(%d) = %d, %v; want %d", tc.in, got, err, tc.want)
+		}
+	}
+	if _, err := Size(-1); errs.KindOf(err) != errs.InvalidArgument {
+		t.Errorf("Size(-1): %v, want INVALID_ARGUMENT", err)
+	}
+}
+
+func TestTokenRoundTripAndQueryBinding(t *testing.T) {
+	q := Fingerprint("partner-a", "DE")
+	rows := []int{1, 2, 3}
+	page, next := Trim(rows, 2, q, func(i int) []string { return []string{"k", string(rune('0' + i))} })
+	if len(page) != 2 || next == "" {
+		t.Fatalf("page %v next %q", page, next)
+	}
+	after, err := Decode(next, q, 2)
+	if err != nil || after[1] != "2" {
+		t.Fatalf("Decode: %v %v", after, err)
+	}
+	if _, next := Trim(rows, 3, q, nil); next != "" {
+		t.Errorf("last page has a next token %q", next)
+	}
+	for name, tok := range map[string]string{"garbage": "%%%", "not json": "bm90IGpzb24"} {
+		if _, err := Decode(tok, q, 2); !errs.HasReason(err, errs.ReasonInvalidPageToken) {
+			t.Errorf("%s: %v, want INVALID_PAGE_TOKEN", name, err)
+		}
+	}
+	if _, err := Decode(next, Fingerprint("partner-b", "DE"), 2); !errs.HasReason(err, errs.ReasonInvalidPageToken) {
+		t.Errorf("token of another query accepted: %v", err)
+	}
+	if after, err := Decode("", q, 2); after != nil || err != nil {
+		t.Errorf("empty token: %v %v", after, err)
+	}
+}
