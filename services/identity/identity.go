@@ -6,6 +6,7 @@ package identity
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
@@ -14,6 +15,7 @@ import (
 	"github.com/partnerhub/partnerhub/pkg/svc"
 	"github.com/partnerhub/partnerhub/services/identity/internal/adapters/sql"
 	"github.com/partnerhub/partnerhub/services/identity/internal/app"
+	"github.com/partnerhub/partnerhub/services/identity/internal/domain"
 	"github.com/partnerhub/partnerhub/services/identity/internal/ports/grpcapi"
 	"github.com/partnerhub/partnerhub/services/identity/migrations"
 )
@@ -34,6 +36,21 @@ type Config struct {
 	// credential DemoClientID / DemoClientSecret (devstack, compose, e2e).
 	Demo             bool
 	DemoClientSecret string
+	// Markets narrows the countries the service is offered in (ID-3): comma-separated ISO
+	// 3166-1 alpha-2 codes; empty means every built-in market.
+	Markets string
+	// DomainSuffix makes a tenant's default domain of its prefix (ID-2).
+	DomainSuffix string
+	// InvitationBaseURL is the base of reseller invitation links (ID-4).
+	InvitationBaseURL string
+	// InvitationTTL is how long an invitation is valid (ID-4).
+	InvitationTTL time.Duration
+	// ServiceCredentials are "name=secret,..." pairs: the credentials the other services (and
+	// partnerhub operators, e.g. "operator") use with IssueServiceToken.
+	ServiceCredentials string
+	// DelegatedAdminAddr is delegatedadmin's gRPC address, for the USER_ADMINISTRATOR check
+	// when a partner manages a customer's users (DA-6).
+	DelegatedAdminAddr string
 }
 
 // Bind binds identity's settings to l.
@@ -42,6 +59,12 @@ func Bind(l *config.Loader) *Config {
 	svc.BindBase(l, &c.Base, Name, svc.SlotIdentity)
 	l.Bool(&c.Demo, "demo", false, "seed a demo partner, Admin agent user and API credential on first start")
 	l.String(&c.DemoClientSecret, "demo-client-secret", "", "secret of the demo credential (client ID "+DemoClientID+"); required with --demo")
+	l.String(&c.Markets, "markets", "", "countries the service is offered in, comma-separated ISO 3166-1 alpha-2 codes; empty: every built-in market")
+	l.String(&c.DomainSuffix, "domain-suffix", ".onmicrosoft.com", "suffix that makes a customer's default domain of its prefix")
+	l.String(&c.InvitationBaseURL, "invitation-base-url", "https://partnerhub.example/invitations/", "base of reseller invitation links; the code is appended")
+	l.Duration(&c.InvitationTTL, "invitation-ttl", 30*24*time.Hour, "how long a reseller invitation is valid")
+	l.String(&c.ServiceCredentials, "service-credentials", "", "service credentials name=secret,... (client ID svc_<name>) for IssueServiceToken")
+	l.String(&c.DelegatedAdminAddr, "delegatedadmin-addr", "localhost:50056", "delegatedadmin's gRPC address (delegated user administration checks)")
 	return c
 }
 
@@ -50,12 +73,26 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Demo && len(cfg.DemoClientSecret) < 16 {
 		return fmt.Errorf("demo-client-secret: at least 16 characters are required with --demo")
 	}
+	markets, err := domain.ParseMarkets(cfg.Markets)
+	if err != nil {
+		return err
+	}
+	serviceCreds, err := domain.ParseServiceCredentials(cfg.ServiceCredentials)
+	if err != nil {
+		return err
+	}
+	if cfg.InvitationTTL < time.Hour {
+		return fmt.Errorf("invitation-ttl: at least 1h is required")
+	}
 	rt, err := svc.Open(ctx, cfg.Base, migrations.FS)
 	if err != nil {
 		return err
 	}
 	defer rt.Close()
-	a := app.New(sql.New(rt.DB), rt.Clock)
+	a := app.New(sql.New(rt.DB), rt.Clock, app.Options{
+		Markets: markets, DomainSuffix: cfg.DomainSuffix, InvitationBaseURL: cfg.InvitationBaseURL,
+		InvitationTTL: cfg.InvitationTTL, ServiceCredentials: serviceCreds,
+	})
 	if err := a.EnsureSigningKey(ctx); err != nil {
 		return fmt.Errorf("signing key: %w", err)
 	}

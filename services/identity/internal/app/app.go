@@ -14,10 +14,18 @@ import (
 	"github.com/partnerhub/partnerhub/services/identity/internal/domain"
 )
 
-// Repository is identity's persistence.
+// Repository is identity's persistence: signing keys here, organisations, users and credentials
+// in OrgRepo (orgs_repo.go), customers and reseller relationships in TenantRepo
+// (tenants_repo.go).
 type Repository interface {
 	SigningKeys(ctx context.Context) ([]domain.SigningKey, error)
 	AddSigningKey(ctx context.Context, k domain.SigningKey, now time.Time) error
+	OrgRepo
+	TenantRepo
+}
+
+// OrgRepo is the persistence of partners, users and API credentials.
+type OrgRepo interface {
 	Partner(ctx context.Context, id string) (domain.Partner, error)
 	// AddPartnerWithAdmin stores a partner, its first user and that user's API credential in one
 	// transaction: a partner never exists without someone who can sign in.
@@ -30,17 +38,46 @@ type Repository interface {
 // ErrNotFound is what repositories return for a missing row.
 var ErrNotFound = errs.New(errs.NotFound, errs.ReasonResourceNotFound, "not found")
 
+// Options are identity's settings beyond its repository and clock.
+type Options struct {
+	// Markets are the countries the service is offered in (ID-3).
+	Markets domain.Markets
+	// DomainSuffix makes a default domain of a prefix, e.g. ".onmicrosoft.com" (ID-2).
+	DomainSuffix string
+	// InvitationBaseURL is the base of invitation links, e.g. "https://partnerhub.example/invitations/".
+	InvitationBaseURL string
+	// InvitationTTL is how long an invitation code is valid (ID-4; 30 days by default).
+	InvitationTTL time.Duration
+	// ServiceCredentials are the service credentials of the deployment, by service name
+	// ("orders" → client ID "svc_orders"), as secret hashes.
+	ServiceCredentials map[string][]byte
+	// DelegatedAccess answers whether a partner holds a delegated-admin role in a customer
+	// tenant (DA-6); nil denies every such check.
+	DelegatedAccess DelegatedAccess
+}
+
+// DelegatedAccess is the delegated-admin check identity needs to let a partner's Admin agent
+// manage a customer tenant's users (USER_ADMINISTRATOR, DA-6).
+type DelegatedAccess interface {
+	// Allowed reports whether partnerID holds role (an AdminRole name without prefix, e.g.
+	// "USER_ADMINISTRATOR") in customerID's tenant now.
+	Allowed(ctx context.Context, partnerID, customerID, role string) (bool, error)
+}
+
 // App is identity's use cases.
 type App struct {
 	repo  Repository
 	clock clock.Clock
+	opts  Options
 
 	mu   sync.Mutex // serialises key rotation within the process
 	keys []domain.SigningKey
 }
 
 // New returns the use cases over repo.
-func New(repo Repository, clk clock.Clock) *App { return &App{repo: repo, clock: clk} }
+func New(repo Repository, clk clock.Clock, opts Options) *App {
+	return &App{repo: repo, clock: clk, opts: opts}
+}
 
 // now is wall time for everything about tokens and keys (see pkg/auth: token lifetimes never
 // follow a fake business clock).

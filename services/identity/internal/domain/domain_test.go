@@ -62,3 +62,32 @@ func TestRotation(t *testing.T) {
 		}
 	})
 }
+
+// ID-3: the built-in markets and a deployment's narrower list.
+func TestMarkets_ID3(t *testing.T) {
+	all, err := ParseMarkets("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ code, currency string }{{"US", "USD"}, {"DE", "EUR"}, {"AT", "EUR"}, {"GB", "GBP"}, {"AU", "AUD"}, {"BR", "BRL"}, {"JP", "JPY"}, {"AX", "EUR"}} {
+		m, ok := all.Lookup(tc.code)
+		if !ok || m.CurrencyCode != tc.currency {
+			t.Errorf("%s: %+v %v, want served in %s", tc.code, m, ok, tc.currency)
+		}
+	}
+	for _, code := range []string{"KP", "IR", "CU", "SY", "ZZ", "de"} {
+		if _, ok := all.Lookup(code); ok {
+			t.Errorf("%s is served", code)
+		}
+	}
+	few, err := ParseMarkets(" de,US ,DE")
+	if err != nil || len(few.List()) != 2 || few.List()[0].CountryCode != "DE" {
+		t.Fatalf("ParseMarkets: %+v %v", few.List(), err)
+	}
+	if _, err := ParseMarkets("DE,XX"); err == nil {
+		t.Error("an unknown market was accepted")
+	}
+	if !ValidCountryCode("DE") || ValidCountryCode("de") || ValidCountryCode("DEU") {
+		t.Error("ValidCountryCode")
+	}
+}

@@ -31,7 +31,7 @@ func open(t *testing.T, dsn string) (*app.App, *store.DB) {
 	if err := db.Migrate(ctx, migrations.FS, "identity_schema"); err != nil {
 		t.Fatal(err)
 	}
-	return app.New(idsql.New(db), clock.Real{}), db
+	return app.New(idsql.New(db), clock.Real{}, app.Options{}), db
 }
 
 // The token path on both engines: demo seeding, IssueToken, verification with identity's own
@@ -86,7 +86,7 @@ func TestSigningKeys_ReplicasConverge(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
 		a, db := open(t, dsn)
-		b := app.New(idsql.New(db), clock.Real{})
+		b := app.New(idsql.New(db), clock.Real{}, app.Options{})
 		if _, err := a.SeedDemo(ctx, secret); err != nil {
 			t.Fatal(err)
 		}
