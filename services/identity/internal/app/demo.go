@@ -33,7 +33,7 @@ func (a *App) SeedDemo(ctx context.Context, secret string) (created bool, err er
 			{Program: domain.ProgramCSPDirect, Time: now}, {Program: domain.ProgramOpen, Time: now},
 			{Program: domain.ProgramDelegatedAdmin, Time: now},
 		},
-		Etag:     uuid.NewString(), CreateTime: now, UpdateTime: now,
+		Etag: uuid.NewString(), CreateTime: now, UpdateTime: now,
 	}
 	u := domain.User{
 		ID: DemoUserID, OrgID: DemoPartnerID, OrgKind: auth.OrgPartner, UserName: "demo-admin@contoso-partner.example",

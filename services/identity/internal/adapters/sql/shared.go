@@ -112,6 +112,8 @@ func enrolments(ctx context.Context, db execer, partnerID string) ([]domain.Enro
 		e.Program = domain.Program(prog)
 		out = append(out, e)
 	}
-	slices.SortFunc(out, func(a, b domain.Enrolment) int { return domain.ProgramOrder(a.Program) - domain.ProgramOrder(b.Program) })
+	slices.SortFunc(out, func(a, b domain.Enrolment) int {
+		return domain.ProgramOrder(a.Program) - domain.ProgramOrder(b.Program)
+	})
 	return out, rows.Err()
 }
