@@ -29,6 +29,27 @@ import (
 // demoSecret is the demo credential's secret in the e2e stack (client ID demo-admin).
 const demoSecret = "e2e-demo-secret-0123456789"
 
+// operatorSecret is the secret of the "operator" service credential (client ID svc_operator),
+// with which tests get a SERVICE token for operator RPCs such as CreatePartner. Development
+// only, like every secret here: the stack lives for one test run on a private network.
+const operatorSecret = "e2e-operator-secret-0123456789"
+
+// serviceSecret is the service credential secret of a service in the e2e stack (development
+// only): identity knows them all, each service its own, so the services can call each other.
+func serviceSecret(name string) string { return "e2e-" + name + "-service-secret-0123456789" }
+
+// serviceCredentials is identity's service-credentials setting for the e2e stack: every other
+// service of specs, and the operator.
+func serviceCredentials() string {
+	pairs := []string{"operator=" + operatorSecret}
+	for _, sp := range specs {
+		if sp.name != "identity" {
+			pairs = append(pairs, sp.name+"="+serviceSecret(sp.name))
+		}
+	}
+	return strings.Join(pairs, ",")
+}
+
 // svcSpec is one service of the stack.
 type svcSpec struct {
 	name       string
@@ -42,6 +63,9 @@ var specs = []svcSpec{
 
 // Stack is a running suite; Conn returns a client connection to a service.
 type Stack struct {
+	// OperatorSecret is the secret of the operator credential svc_operator (IssueServiceToken).
+	OperatorSecret string
+
 	conns      map[string]*grpc.ClientConn
 	containers []testcontainers.Container
 	net        *testcontainers.DockerNetwork
@@ -91,7 +115,7 @@ func startStack(ctx context.Context) (*Stack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("network: %w", err)
 	}
-	s := &Stack{net: nw, conns: map[string]*grpc.ClientConn{}}
+	s := &Stack{OperatorSecret: operatorSecret, net: nw, conns: map[string]*grpc.ClientConn{}}
 	initSQL, err := filepath.Abs("../deploy/docker/postgres-init/01-databases.sql")
 	if err != nil {
 		return s, err
@@ -159,8 +183,11 @@ func startService(ctx context.Context, nw *testcontainers.DockerNetwork, image s
 	if sp.name == "identity" {
 		e[prefix+"DEMO"] = "true"
 		e[prefix+"DEMO_CLIENT_SECRET"] = demoSecret
+		e[prefix+"SERVICE_CREDENTIALS"] = serviceCredentials()
+		e[prefix+"DELEGATEDADMIN_ADDR"] = "delegatedadmin:50056"
 	} else {
 		e[prefix+"IDENTITY_ADDR"] = "identity:50051"
+		e[prefix+"SERVICE_SECRET"] = serviceSecret(sp.name)
 	}
 	if sp.name == "catalog" {
 		e[prefix+"REDIS_ADDR"] = "redis:6379"

@@ -2,6 +2,11 @@
 // default behind `make run`: each service on its own port, SQLite files under the data directory,
 // the in-process cache (Redis when REDIS_ADDR is set), one shared clock, and a demo partner whose
 // token is kept fresh in <data-dir>/dev-token. A second start reuses the data.
+//
+// The services call each other with service tokens from identity (IssueServiceToken). Their
+// credentials are generated at first start and kept in <data-dir>/service-credentials; the
+// "operator" one (client svc_operator, for operator RPCs such as CreatePartner) is also written
+// alone to <data-dir>/operator-client-secret.
 package main
 
 import (
@@ -11,9 +16,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -67,10 +74,18 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	serviceSecrets, err := loadServiceSecrets(filepath.Join(*dataDir, "service-credentials"), serviceCredentialNames())
+	if err != nil {
+		return err
+	}
+	if err := writeSecretFile(filepath.Join(*dataDir, operatorSecretFile), serviceSecrets[operatorCredential]); err != nil {
+		return err
+	}
 
 	var services []service
 	var errList []error
-	for _, m := range members(options{demoSecret: secret, redisAddr: os.Getenv("REDIS_ADDR")}) {
+	opts := options{demoSecret: secret, redisAddr: os.Getenv("REDIS_ADDR"), serviceSecrets: serviceSecrets}
+	for _, m := range members(opts) {
 		l := config.New(m.name)
 		base, run := m.bind(l)
 		errList = append(errList, l.Parse(nil))
@@ -140,7 +155,12 @@ func announce(ctx context.Context, services []service, dataDir, secret string, f
 	fmt.Fprintf(&b, "\nThe demo partner's token (Admin agent, refreshed every %s) is in %s. Try:\n\n", tokenLifetime/2, tokenFile)
 	fmt.Fprintf(&b, "  bin/grpcurl -plaintext -H \"authorization: Bearer $(cat %s)\" -d '{\"partner_id\":\"%s\"}' %s partnerhub.identity.v1.PartnerService/GetPartner\n",
 		tokenFile, identity.DemoPartnerID, identityAddr)
-	fmt.Fprintf(&b, "  bin/grpcurl -plaintext %s list\n\nCtrl-C stops the devstack.\n", svc.DialAddr(services[1].base.GRPCAddr))
+	fmt.Fprintf(&b, "  bin/grpcurl -plaintext %s list\n", svc.DialAddr(services[1].base.GRPCAddr))
+	fmt.Fprintf(&b, "\nOperator RPCs (CreatePartner) take a service token of client svc_%s, whose secret is in %s:\n\n",
+		operatorCredential, filepath.Join(dataDir, operatorSecretFile))
+	fmt.Fprintf(&b, "  bin/grpcurl -plaintext -d \"{\\\"client_id\\\":\\\"svc_%s\\\",\\\"client_secret\\\":\\\"$(cat %s)\\\"}\" %s partnerhub.identity.v1.TokenService/IssueServiceToken\n",
+		operatorCredential, filepath.Join(dataDir, operatorSecretFile), identityAddr)
+	fmt.Fprintf(&b, "\nCtrl-C stops the devstack.\n")
 	fmt.Print(b.String())
 
 	t := time.NewTicker(tokenLifetime / 2)
@@ -193,4 +213,86 @@ func demoSecret(file string) (string, error) {
 		return "", fmt.Errorf("write demo secret: %w", err)
 	}
 	return s, nil
+}
+
+// operatorCredential is the service credential for people operating partnerhub (client ID
+// svc_operator), not a service: it is how a developer gets a token for operator RPCs.
+const (
+	operatorCredential = "operator"
+	operatorSecretFile = "operator-client-secret"
+)
+
+// serviceCredentialNames are the service credentials identity accepts in the devstack: every
+// service but identity (which mints its own tokens), and the operator.
+func serviceCredentialNames() []string {
+	var names []string
+	for _, m := range members(options{}) {
+		if m.name != identity.Name {
+			names = append(names, m.name)
+		}
+	}
+	return append(names, operatorCredential)
+}
+
+// loadServiceSecrets returns a secret per name, from file (lines "name=secret") when it has one,
+// else generated now, and writes the file back when it generated any. A second start thus keeps
+// the credentials, and a name added to the devstack later gets one without resetting the others.
+func loadServiceSecrets(file string, names []string) (map[string]string, error) {
+	secrets := map[string]string{}
+	b, err := os.ReadFile(file)
+	switch {
+	case err == nil:
+		for _, line := range strings.Split(string(b), "\n") {
+			line = strings.TrimSpace(line)
+			if line == "" || strings.HasPrefix(line, "#") {
+				continue
+			}
+			name, secret, ok := strings.Cut(line, "=")
+			if !ok || name == "" || secret == "" {
+				// Never echo the line: it holds a secret.
+				return nil, fmt.Errorf("%s: a line is not name=secret; delete the file to generate new credentials", file)
+			}
+			secrets[name] = secret
+		}
+	case !errors.Is(err, os.ErrNotExist):
+		return nil, fmt.Errorf("read service credentials: %w", err)
+	}
+	missing := false
+	for _, name := range names {
+		if secrets[name] == "" {
+			// 26 base32 characters (128 random bits): longer than identity's 16-character
+			// minimum, and free of the ',' and '=' its setting uses as separators.
+			secrets[name] = rand.Text()
+			missing = true
+		}
+	}
+	if !missing {
+		return secrets, nil
+	}
+	var out strings.Builder
+	out.WriteString("# partnerhub devstack service credentials (development only): name=secret, client ID svc_<name>.\n")
+	for _, name := range slices.Sorted(maps.Keys(secrets)) {
+		fmt.Fprintf(&out, "%s=%s\n", name, secrets[name])
+	}
+	if err := writeSecretFile(file, out.String()); err != nil {
+		return nil, fmt.Errorf("write service credentials: %w", err)
+	}
+	return secrets, nil
+}
+
+// writeSecretFile writes content to file readable by the owner only, replacing it atomically so a
+// reader never sees half a secret.
+func writeSecretFile(file, content string) error {
+	if !strings.HasSuffix(content, "\n") {
+		content += "\n"
+	}
+	tmp := file + ".tmp"
+	if err := os.WriteFile(tmp, []byte(content), 0o600); err != nil {
+		return err
+	}
+	// WriteFile keeps the mode of an existing file; a secret file is 0600 whatever was there.
+	if err := os.Chmod(tmp, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, file)
 }

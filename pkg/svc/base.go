@@ -30,6 +30,10 @@ type Base struct {
 	FakeClock      bool
 	FakeClockStart string // RFC 3339; empty: the real time at start
 	IdentityAddr   string // where identity serves GetSigningKeys; unused by identity itself
+	// ServiceSecret is this service's credential secret for identity's IssueServiceToken (client
+	// ID "svc_"+Name), which DialPeer's calls need; unused by identity, which mints its own.
+	// Never log it.
+	ServiceSecret string
 
 	// Set by an embedding process (deploy/devstack), never by flags: a clock shared by every
 	// service of the process, and a logger.
@@ -49,7 +53,18 @@ func BindBase(l *config.Loader, b *Base, name string, slot int) {
 	l.String(&b.FakeClockStart, "fake-clock-start", "", "start time of the fake clock (RFC 3339); default: now")
 	if slot != SlotIdentity {
 		l.String(&b.IdentityAddr, "identity-addr", "localhost:50051", "identity's gRPC address, for token signing keys")
+		l.String(&b.ServiceSecret, "service-secret", "", fmt.Sprintf("this service's credential secret for identity's IssueServiceToken (client ID svc_%s)", name))
 	}
+}
+
+// RequireServiceSecret returns a one-line configuration error when the service secret is not
+// set. A service whose Run cannot work without calling its peers checks it at start, so a
+// deployment without the secret fails at once rather than on its first peer call.
+func (b *Base) RequireServiceSecret() error {
+	if b.ServiceSecret == "" {
+		return fmt.Errorf("service-secret (PARTNERHUB_%s_SERVICE_SECRET) is not set: %s needs it to call its peer services", envSvc(b.Name), b.Name)
+	}
+	return nil
 }
 
 // clock returns the service clock: the injected one, a fake, or the real clock.

@@ -1,7 +1,8 @@
 // Package svc is what the six services share between their cmd/main.go and their Run: the common
 // settings (addresses, database, log level, fake clock, where identity is), the process main with
 // its `healthcheck` subcommand, and the runtime every service starts with (logger, clock,
-// database with migrations, token verification with identity's keys, idempotency).
+// database with migrations, token verification with identity's keys, idempotency, and
+// connections to peer services whose calls carry service tokens from identity: DialPeer).
 package svc
 
 import (

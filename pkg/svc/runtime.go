@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors"
@@ -34,7 +35,12 @@ type Runtime struct {
 	DB    *store.DB
 	// Idem stores request_id → response for every mutating RPC (OR-7), in the service's database.
 	Idem *idempotency.Store
+	// Tokens supply the bearer tokens of DialPeer's connections. Nil means IdentityTokens over
+	// Base.IdentityAddr with client ID "svc_"+Base.Name and Base.ServiceSecret, built on the first
+	// DialPeer; set it before that to use another source (tests, or an embedding process).
+	Tokens TokenSource
 
+	peerMu  sync.Mutex // guards Tokens and, in DialPeer, closers
 	closers []func() error
 }
 
@@ -120,11 +126,16 @@ func (rt *Runtime) IdentityKeys() (auth.KeySource, error) {
 }
 
 // Dial returns a client connection to a peer service (connecting lazily). Errors from the peer
-// come back as *errs.Error values with the peer's kind, reason and metadata.
-func Dial(addr string) (*grpc.ClientConn, error) {
-	conn, err := grpc.NewClient(DialAddr(addr),
+// come back as *errs.Error values with the peer's kind, reason and metadata. Its calls carry no
+// token: for a peer that checks roles use Runtime.DialPeer.
+func Dial(addr string) (*grpc.ClientConn, error) { return dial(addr) }
+
+func dial(addr string, extra ...grpc.DialOption) (*grpc.ClientConn, error) {
+	opts := append([]grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithUnaryInterceptor(errs.UnaryClientInterceptor()))
+		grpc.WithUnaryInterceptor(errs.UnaryClientInterceptor()),
+	}, extra...)
+	conn, err := grpc.NewClient(DialAddr(addr), opts...)
 	if err != nil {
 		return nil, fmt.Errorf("dial %q: %w", addr, err)
 	}
@@ -203,4 +214,18 @@ func Run(ctx context.Context, b Base, migrations fs.FS, register func(*grpc.Serv
 	}
 	defer rt.Close()
 	return rt.Serve(ctx, ServeConfig{Register: register})
+}
+
+// DialPeer returns a client connection to a peer service (as Dial) whose calls carry a service
+// token from identity: the service's own-account token, or one acting on behalf of a principal
+// when the call's context says so (OnBehalfOf, OnBehalfOfCaller). The connection is closed by
+// Close.
+//
+// Tokens come from rt.Tokens, by default from identity's IssueServiceToken with client ID
+// "svc_"+Base.Name and Base.ServiceSecret. Without a service secret DialPeer still succeeds, so
+// the service serves what needs no peer, but every call on the connection fails with UNAVAILABLE
+// naming the missing setting; a Run that cannot work without its peers checks
+// Base.RequireServiceSecret at start instead.
+func (rt *Runtime) DialPeer(addr string) (*grpc.ClientConn, error) {
+	return rt.dialPeer(addr)
 }

@@ -6,13 +6,17 @@ package identity
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 
+	delegatedadminv1 "github.com/partnerhub/partnerhub/gen/partnerhub/delegatedadmin/v1"
+	"github.com/partnerhub/partnerhub/pkg/auth"
 	"github.com/partnerhub/partnerhub/pkg/config"
 	"github.com/partnerhub/partnerhub/pkg/svc"
+	"github.com/partnerhub/partnerhub/pkg/tenancy"
 	"github.com/partnerhub/partnerhub/services/identity/internal/adapters/sql"
 	"github.com/partnerhub/partnerhub/services/identity/internal/app"
 	"github.com/partnerhub/partnerhub/services/identity/internal/domain"
@@ -89,10 +93,22 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer rt.Close()
+	// Identity asks delegatedadmin whether a partner's Admin agent holds User administrator in a
+	// customer tenant (DA-6) — the one call that goes from identity to delegatedadmin, as
+	// delegatedadmin asks identity about reseller relationships. The connection is lazy, so
+	// neither service waits for the other to start. Identity signs its own service tokens.
+	tokens := &localServiceTokens{}
+	daConn, err := svc.DialWithTokens(cfg.DelegatedAdminAddr, tokens)
+	if err != nil {
+		return fmt.Errorf("delegatedadmin-addr: %w", err)
+	}
+	defer daConn.Close()
+	access := tenancy.New(nil, delegatedadminv1.NewDelegatedAdminServiceClient(daConn), tenancy.Options{})
 	a := app.New(sql.New(rt.DB), rt.Clock, app.Options{
 		Markets: markets, DomainSuffix: cfg.DomainSuffix, InvitationBaseURL: cfg.InvitationBaseURL,
-		InvitationTTL: cfg.InvitationTTL, ServiceCredentials: serviceCreds,
+		InvitationTTL: cfg.InvitationTTL, ServiceCredentials: serviceCreds, DelegatedAccess: access,
 	})
+	tokens.app = a
 	if err := a.EnsureSigningKey(ctx); err != nil {
 		return fmt.Errorf("signing key: %w", err)
 	}
@@ -107,4 +123,39 @@ func Run(ctx context.Context, cfg Config) error {
 		Keys:     a, // identity verifies with its own keys, no RPC to itself
 		Register: func(gs *grpc.Server) { grpcapi.Register(gs, a) },
 	})
+}
+
+// localServiceTokens mints identity's own service tokens (subject "service:identity") with its
+// signing keys: identity needs no credential to call its peers. The own-account token is reused
+// until shortly before it expires: a fresh token per call would cost the peer a signature check
+// per call instead of a lookup in its verified-token cache.
+type localServiceTokens struct {
+	app *app.App
+
+	mu      sync.Mutex
+	token   string
+	refresh time.Time // wall time after which a new token is minted
+}
+
+// serviceTokenLifetime is the lifetime of identity's own service tokens; they are replaced when
+// a fifth of it is left.
+const serviceTokenLifetime = 15 * time.Minute
+
+// Token implements svc.TokenSource.
+func (t *localServiceTokens) Token(ctx context.Context, obo *auth.Principal) (string, error) {
+	if obo != nil {
+		tok, err := t.app.ServiceToken(ctx, Name, obo, serviceTokenLifetime)
+		return tok.Token, err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.token != "" && time.Now().Before(t.refresh) {
+		return t.token, nil
+	}
+	tok, err := t.app.ServiceToken(ctx, Name, nil, serviceTokenLifetime)
+	if err != nil {
+		return "", err
+	}
+	t.token, t.refresh = tok.Token, tok.Expire.Add(-serviceTokenLifetime/5)
+	return t.token, nil
 }

@@ -14,9 +14,8 @@ import (
 	"github.com/partnerhub/partnerhub/services/identity/internal/domain"
 )
 
-// Repository is identity's persistence: signing keys here, organisations, users and credentials
-// in OrgRepo (orgs_repo.go), customers and reseller relationships in TenantRepo
-// (tenants_repo.go).
+// Repository is identity's persistence: signing keys here, partners, users and credentials in
+// OrgRepo (below), customers and reseller relationships in TenantRepo (tenants_repo.go).
 type Repository interface {
 	SigningKeys(ctx context.Context) ([]domain.SigningKey, error)
 	AddSigningKey(ctx context.Context, k domain.SigningKey, now time.Time) error
@@ -24,15 +23,79 @@ type Repository interface {
 	TenantRepo
 }
 
-// OrgRepo is the persistence of partners, users and API credentials.
+// OrgRepo is the persistence of partners, users and API credentials. The Update methods run
+// the closure inside one transaction over the current row (read-check-write, ID-1 etags,
+// LAST_GLOBAL_ADMIN), so the closure must be free of side effects: it may run more than once.
+// It returns whether it changed the row; an unchanged row is not written.
 type OrgRepo interface {
 	Partner(ctx context.Context, id string) (domain.Partner, error)
 	// AddPartnerWithAdmin stores a partner, its first user and that user's API credential in one
-	// transaction: a partner never exists without someone who can sign in.
+	// transaction: a partner never exists without someone who can sign in. A user name in use
+	// gives USER_NAME_TAKEN.
 	AddPartnerWithAdmin(ctx context.Context, p domain.Partner, admin domain.User, cred domain.Credential) error
+	// ListPartners returns up to limit partners after the filter's cursor, ordered by create
+	// time then ID.
+	ListPartners(ctx context.Context, f PartnerFilter, limit int) ([]domain.Partner, error)
+	UpdatePartner(ctx context.Context, id string, update func(p *domain.Partner) (bool, error)) (domain.Partner, error)
+
+	// Org looks an organisation up among partners and customers.
+	Org(ctx context.Context, id string) (domain.Org, error)
+	// ActiveReseller reports whether the partner has an active reseller relationship with the
+	// customer (ID-4): the customer is then one of the partner's own (ID-8).
+	ActiveReseller(ctx context.Context, partnerID, customerID string) (bool, error)
+
 	User(ctx context.Context, id string) (domain.User, error)
+	// AddUser stores a new user; a user name in use gives USER_NAME_TAKEN.
+	AddUser(ctx context.Context, u domain.User) error
+	// ListUsers returns up to limit users of one organisation after the filter's cursor,
+	// ordered by user name.
+	ListUsers(ctx context.Context, f UserFilter, limit int) ([]domain.User, error)
+	// UpdateUser passes the closure the user and the number of other active users of its
+	// organisation holding its top admin role (domain.TopAdminRole), counted in the same
+	// transaction, so two concurrent demotions cannot both pass LAST_GLOBAL_ADMIN.
+	UpdateUser(ctx context.Context, id string, update func(u *domain.User, otherTopAdmins int) (bool, error)) (domain.User, error)
+
 	// Credential returns the credential with a client ID.
 	Credential(ctx context.Context, clientID string) (domain.Credential, error)
+	// CredentialByID returns the credential with an ID.
+	CredentialByID(ctx context.Context, id string) (domain.Credential, error)
+	AddCredential(ctx context.Context, c domain.Credential) error
+	// ListCredentials returns up to limit credentials of one user before the filter's cursor,
+	// newest first.
+	ListCredentials(ctx context.Context, f CredentialFilter, limit int) ([]domain.Credential, error)
+	UpdateCredential(ctx context.Context, id string, update func(c *domain.Credential) (bool, error)) (domain.Credential, error)
+	// TouchCredential records that the credential issued a token at at.
+	TouchCredential(ctx context.Context, id string, at time.Time) error
+}
+
+// PartnerFilter selects partners for ListPartners; the zero value selects all from the start.
+type PartnerFilter struct {
+	CountryCode string         // "" for all
+	Program     domain.Program // "" for all
+	// The cursor: only partners after (AfterCreateTime, AfterID); zero for the first page.
+	AfterCreateTime time.Time
+	AfterID         string
+}
+
+// UserFilter selects the users of one organisation for ListUsers.
+type UserFilter struct {
+	OrgID    string
+	Role     auth.Role // "" for all
+	Disabled *bool     // nil for all
+	// The cursor: only users whose name sorts after AfterUserName; "" for the first page.
+	AfterUserName string
+}
+
+// CredentialFilter selects the credentials of one user for ListCredentials.
+type CredentialFilter struct {
+	UserID string
+	// State, computed at Now exactly as domain.Credential.StateAt; "" for all.
+	State domain.CredentialState
+	Now   time.Time
+	// The cursor: only credentials before (BeforeCreateTime, BeforeID) in newest-first order;
+	// zero for the first page.
+	BeforeCreateTime time.Time
+	BeforeID         string
 }
 
 // ErrNotFound is what repositories return for a missing row.
@@ -78,6 +141,10 @@ type App struct {
 func New(repo Repository, clk clock.Clock, opts Options) *App {
 	return &App{repo: repo, clock: clk, opts: opts}
 }
+
+// Now is the service clock's time: business times of partners, users and credentials, and the
+// instant credential states are computed at (domain.Credential.StateAt).
+func (a *App) Now() time.Time { return a.clock.Now() }
 
 // now is wall time for everything about tokens and keys (see pkg/auth: token lifetimes never
 // follow a fake business clock).
@@ -144,92 +211,4 @@ func (a *App) PublicKey(ctx context.Context, kid string) (ed25519.PublicKey, err
 		}
 	}
 	return nil, errs.New(errs.Unauthenticated, errs.ReasonTokenInvalid, "unknown signing key")
-}
-
-// Token is an issued access token.
-type Token struct {
-	Token     string
-	KeyID     string
-	IssueTime time.Time
-	Expire    time.Time
-	Principal auth.Principal
-}
-
-// DefaultTokenLifetime applies when the caller asks for none.
-const DefaultTokenLifetime = 15 * time.Minute
-
-// IssueToken exchanges an API credential for a short-lived token. Every credential failure
-// answers the same CREDENTIAL_INVALID, so probing learns nothing.
-func (a *App) IssueToken(ctx context.Context, clientID, secret string, lifetime time.Duration) (Token, error) {
-	var v errs.Violations
-	if clientID == "" {
-		v.Add("client_id", "required")
-	}
-	if secret == "" {
-		v.Add("client_secret", "required")
-	}
-	if err := v.Err(); err != nil {
-		return Token{}, err
-	}
-	invalid := errs.New(errs.Unauthenticated, "CREDENTIAL_INVALID", "the client ID or secret is wrong")
-	cred, err := a.repo.Credential(ctx, clientID)
-	if errs.KindOf(err) == errs.NotFound {
-		domain.SecretMatches(secret, make([]byte, 32)) // same work as a real check: no timing oracle
-		return Token{}, invalid
-	}
-	if err != nil {
-		return Token{}, err
-	}
-	if !domain.SecretMatches(secret, cred.SecretHash) || cred.StateAt(a.clock.Now()) != domain.CredentialActive {
-		return Token{}, invalid
-	}
-	user, err := a.repo.User(ctx, cred.UserID)
-	if err != nil {
-		return Token{}, err
-	}
-	if user.Disabled {
-		return Token{}, errs.New(errs.PermissionDenied, "USER_DISABLED", "the user is disabled")
-	}
-	lifetime = clampLifetime(lifetime)
-	key, err := a.signer(ctx)
-	if err != nil {
-		return Token{}, err
-	}
-	now := a.now()
-	p := user.Principal()
-	tok, err := auth.Sign(auth.SigningKey{ID: key.ID, Private: key.Private}, p, now, lifetime)
-	if err != nil {
-		return Token{}, errs.Unexpected(err)
-	}
-	return Token{Token: tok, KeyID: key.ID, IssueTime: now, Expire: now.Add(lifetime), Principal: p}, nil
-}
-
-func clampLifetime(d time.Duration) time.Duration {
-	switch {
-	case d == 0:
-		return DefaultTokenLifetime
-	case d < time.Minute:
-		return time.Minute
-	case d > domain.MaxTokenLifetime:
-		return domain.MaxTokenLifetime
-	}
-	return d
-}
-
-// GetPartner returns a partner to its own users and to services (ID-8). Another organisation's
-// caller gets NOT_FOUND, exactly as for a partner that does not exist.
-func (a *App) GetPartner(ctx context.Context, id string) (domain.Partner, error) {
-	p, err := auth.MustFromContext(ctx)
-	if err != nil {
-		return domain.Partner{}, err
-	}
-	eff := p.Effective()
-	if !(eff.OrgKind == auth.OrgPartner && eff.OrgID == id) && !(p.IsService() && p.OnBehalfOf == nil) {
-		return domain.Partner{}, errs.NotFoundf("partner", id)
-	}
-	partner, err := a.repo.Partner(ctx, id)
-	if errs.KindOf(err) == errs.NotFound {
-		return domain.Partner{}, errs.NotFoundf("partner", id)
-	}
-	return partner, err
 }

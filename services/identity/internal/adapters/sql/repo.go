@@ -75,7 +75,9 @@ func (r *Repo) Partner(ctx context.Context, id string) (domain.Partner, error) {
 	return p, nil
 }
 
-// AddPartnerWithAdmin implements app.Repository.
+// AddPartnerWithAdmin implements app.Repository. A user name in use is USER_NAME_TAKEN; the
+// partner and the credential have fresh random keys, so the user name is the only unique key the
+// transaction can hit.
 func (r *Repo) AddPartnerWithAdmin(ctx context.Context, p domain.Partner, u domain.User, c domain.Credential) error {
 	return store.MapError(r.db.InTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `
@@ -92,7 +94,7 @@ func (r *Repo) AddPartnerWithAdmin(ctx context.Context, p domain.Partner, u doma
 			}
 		}
 		if err := insertUser(ctx, tx, u); err != nil {
-			return err
+			return userNameTaken(err, u.UserName)
 		}
 		return insertCredential(ctx, tx, c)
 	}))

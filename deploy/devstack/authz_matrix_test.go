@@ -1,0 +1,579 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+
+	commonv1 "github.com/partnerhub/partnerhub/gen/partnerhub/common/v1"
+	delegatedadminv1 "github.com/partnerhub/partnerhub/gen/partnerhub/delegatedadmin/v1"
+	identityv1 "github.com/partnerhub/partnerhub/gen/partnerhub/identity/v1"
+)
+
+var updateReadme = flag.Bool("update-readme", false, "rewrite the authorization matrix in README.md from the test table")
+
+// caller is one column of the authorization matrix: who calls.
+type caller int
+
+const (
+	adminAgent caller = iota
+	salesAgent
+	billingAgent
+	otherAdminAgent
+	customerGlobalAdmin
+	customerUser
+	serviceToken
+	noToken
+	callerCount
+)
+
+func (c caller) String() string {
+	return [...]string{"Admin agent", "Sales agent", "Billing agent", "other partner's Admin agent",
+		"customer Global admin", "customer user", "service token", "no token"}[c]
+}
+
+// The outcomes a cell can have, by gRPC code. "hidden" is NOT_FOUND: to a caller outside the
+// tenancy a resource looks exactly like one that does not exist (ID-8).
+var outcomeOf = map[codes.Code]string{
+	codes.OK: "ok", codes.PermissionDenied: "denied", codes.NotFound: "hidden", codes.Unauthenticated: "no token",
+	codes.FailedPrecondition: "refused", codes.InvalidArgument: "invalid",
+}
+
+// matrixFixture is the world every matrix row runs in: partner A (Germany) whose Admin, Sales and
+// Billing agents call, partner B whose Admin agent calls, and customer C of partner A (Germany)
+// whose Global admin and plain user call.
+type matrixFixture struct {
+	s    *tenancySuite
+	a, b org
+	c    org
+	// c2 is another customer of partner A that approved A's delegated-admin offer granting User
+	// administrator: A's Admin agent may manage its users (DA-6).
+	c2    org
+	token [callerCount]string
+}
+
+func newMatrixFixture(ctx context.Context, t *testing.T, s *tenancySuite) *matrixFixture {
+	f := &matrixFixture{s: s}
+	f.a = s.newPartner(ctx, t, "Partner A GmbH", "DE")
+	f.b = s.newPartner(ctx, t, "Partner B GmbH", "DE")
+	aDomain := "a-" + rid()[:8] + ".example"
+	f.token[adminAgent] = s.newUser(ctx, t, f.a, aDomain, commonv1.Role_ROLE_ADMIN_AGENT).token
+	f.token[salesAgent] = s.newUser(ctx, t, f.a, aDomain, commonv1.Role_ROLE_SALES_AGENT).token
+	f.token[billingAgent] = s.newUser(ctx, t, f.a, aDomain, commonv1.Role_ROLE_BILLING_AGENT).token
+	f.token[otherAdminAgent] = s.newUser(ctx, t, f.b, "b-"+rid()[:8]+".example", commonv1.Role_ROLE_ADMIN_AGENT).token
+	f.c = s.newCustomer(ctx, t, f.token[adminAgent], "Customer C AG", "DE")
+	f.token[customerGlobalAdmin] = f.c.adminToken
+	f.token[customerUser] = s.newUser(ctx, t, f.c, "", commonv1.Role_ROLE_CUSTOMER_USER).token
+	f.token[serviceToken] = s.operator
+	f.c2 = s.newCustomer(ctx, t, f.token[adminAgent], "Customer C2 AG", "DE")
+	offer, err := s.delegated().CreateRelationship(as(ctx, f.token[adminAgent]), &delegatedadminv1.CreateRelationshipRequest{
+		RequestId: rid(), CustomerId: f.c2.id, DurationDays: 365,
+		Roles: []delegatedadminv1.AdminRole{delegatedadminv1.AdminRole_ADMIN_ROLE_USER_ADMINISTRATOR}})
+	if err != nil {
+		t.Fatalf("CreateRelationship for C2: %v", err)
+	}
+	if _, err := s.delegated().ApproveRelationship(as(ctx, f.c2.adminToken), &delegatedadminv1.ApproveRelationshipRequest{
+		RequestId: rid(), RelationshipId: offer.GetRelationship().GetRelationshipId()}); err != nil {
+		t.Fatalf("ApproveRelationship for C2: %v", err)
+	}
+	return f
+}
+
+// Fresh targets: rows that change or consume something get their own, so rows do not depend on
+// each other's order.
+
+func (f *matrixFixture) partnerUser(ctx context.Context, t *testing.T) actor {
+	return f.s.newUser(ctx, t, f.a, "a-"+rid()[:8]+".example", commonv1.Role_ROLE_SALES_AGENT)
+}
+
+func (f *matrixFixture) customerUser(ctx context.Context, t *testing.T) actor {
+	return f.s.newUser(ctx, t, f.c, "", commonv1.Role_ROLE_CUSTOMER_USER)
+}
+
+func (f *matrixFixture) credentialOf(ctx context.Context, t *testing.T, u actor) *identityv1.ApiCredential {
+	resp, err := f.s.users().CreateApiCredential(as(ctx, f.a.adminToken), &identityv1.CreateApiCredentialRequest{RequestId: rid(), UserId: u.userID})
+	if err != nil {
+		t.Fatalf("CreateApiCredential: %v", err)
+	}
+	return resp.GetCredential()
+}
+
+func (f *matrixFixture) invitation(ctx context.Context, t *testing.T) *identityv1.RelationshipInvitation {
+	resp, err := f.s.relationships().CreateRelationshipInvitation(as(ctx, f.token[adminAgent]), &identityv1.CreateRelationshipInvitationRequest{RequestId: rid()})
+	if err != nil {
+		t.Fatalf("CreateRelationshipInvitation: %v", err)
+	}
+	return resp.GetInvitation()
+}
+
+func (f *matrixFixture) offer(ctx context.Context, t *testing.T) *delegatedadminv1.DelegatedAdminRelationship {
+	resp, err := f.s.delegated().CreateRelationship(as(ctx, f.token[adminAgent]), &delegatedadminv1.CreateRelationshipRequest{
+		RequestId: rid(), CustomerId: f.c.id, Roles: []delegatedadminv1.AdminRole{delegatedadminv1.AdminRole_ADMIN_ROLE_USER_ADMINISTRATOR},
+		DurationDays: 90, Message: "matrix"})
+	if err != nil {
+		t.Fatalf("CreateRelationship: %v", err)
+	}
+	return resp.GetRelationship()
+}
+
+// resellerRelationship returns the ID of A's active relationship with C.
+func (f *matrixFixture) resellerRelationship(ctx context.Context, t *testing.T) string {
+	resp, err := f.s.relationships().CheckRelationship(as(ctx, f.s.operator), &identityv1.CheckRelationshipRequest{PartnerId: f.a.id, CustomerId: f.c.id})
+	if err != nil || !resp.GetActive() {
+		t.Fatalf("A and C are not related: %v %v", resp, err)
+	}
+	return resp.GetRelationshipId()
+}
+
+// matrixRow is one RPC (or one target of an RPC) and who may call it. call makes the call with
+// ctx (which carries the caller's token); anything it prepares first goes through bg (no token).
+type matrixRow struct {
+	method string // full name, e.g. partnerhub.identity.v1.PartnerService/GetPartner
+	target string // what the call is about, for the table
+	want   string // one outcome per caller, in caller order, separated by " | "
+	call   func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error
+	// after runs when the call succeeded, to put the world back (e.g. a removed relationship).
+	after func(ctx context.Context, t *testing.T, f *matrixFixture)
+}
+
+const (
+	svcPartners      = "partnerhub.identity.v1.PartnerService/"
+	svcUsers         = "partnerhub.identity.v1.UserService/"
+	svcTokens        = "partnerhub.identity.v1.TokenService/"
+	svcCustomers     = "partnerhub.identity.v1.CustomerService/"
+	svcRelationships = "partnerhub.identity.v1.RelationshipService/"
+	svcDelegated     = "partnerhub.delegatedadmin.v1.DelegatedAdminService/"
+)
+
+// matrixRows is the authorization matrix: the documentation of who may do what (DOMAIN.md role
+// table, ID-8, DA-6). Columns: Admin agent | Sales agent | Billing agent | other partner's Admin
+// agent | customer Global admin | customer user | service token | no token.
+func matrixRows() []matrixRow {
+	return []matrixRow{
+		// --- identity: partners (operators only, through a service token) ---
+		{svcPartners + "CreatePartner", "", "denied | denied | denied | denied | denied | denied | ok | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.partners().CreatePartner(ctx, &identityv1.CreatePartnerRequest{RequestId: rid(), LegalName: "New Partner Ltd", CountryCode: "GB",
+					Programs: []identityv1.PartnerProgram{identityv1.PartnerProgram_PARTNER_PROGRAM_CSP_DIRECT},
+					Admin:    &identityv1.InitialAdmin{UserName: "admin@" + rid()[:8] + ".example", DisplayName: "Admin", Email: "admin@new.example"}})
+				return err
+			}, nil},
+		{svcPartners + "GetPartner", "partner A", "ok | ok | ok | hidden | hidden | hidden | ok | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.partners().GetPartner(ctx, &identityv1.GetPartnerRequest{PartnerId: f.a.id})
+				return err
+			}, nil},
+		{svcPartners + "ListPartners", "", "denied | denied | denied | denied | denied | denied | ok | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.partners().ListPartners(ctx, &identityv1.ListPartnersRequest{})
+				return err
+			}, nil},
+		{svcPartners + "UpdatePartnerPrograms", "partner A", "denied | denied | denied | denied | denied | denied | ok | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.partners().UpdatePartnerPrograms(ctx, &identityv1.UpdatePartnerProgramsRequest{RequestId: rid(), PartnerId: f.a.id,
+					Programs: []identityv1.PartnerProgram{identityv1.PartnerProgram_PARTNER_PROGRAM_CSP_DIRECT, identityv1.PartnerProgram_PARTNER_PROGRAM_DELEGATED_ADMIN}})
+				return err
+			}, nil},
+
+		// --- identity: users and credentials ---
+		{svcUsers + "CreateUser", "a user of partner A", "denied | denied | denied | hidden | hidden | denied | ok | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.users().CreateUser(ctx, &identityv1.CreateUserRequest{RequestId: rid(), OrgId: f.a.id, UserName: "n" + rid()[:8] + "@a.example",
+					DisplayName: "New", Email: "new@a.example", Roles: []commonv1.Role{commonv1.Role_ROLE_SALES_AGENT}})
+				return err
+			}, nil},
+		{svcUsers + "CreateUser", "a user of customer C", "denied | denied | denied | hidden | ok | denied | ok | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.users().CreateUser(ctx, &identityv1.CreateUserRequest{RequestId: rid(), OrgId: f.c.id, UserName: "n" + rid()[:8] + "@" + f.c.domain,
+					DisplayName: "New", Email: "new@c.example", Roles: []commonv1.Role{commonv1.Role_ROLE_CUSTOMER_USER}})
+				return err
+			}, nil},
+		{svcUsers + "CreateUser", "a user of customer C2 (A holds delegated User administrator)", "ok | denied | denied | hidden | hidden | denied | ok | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.users().CreateUser(ctx, &identityv1.CreateUserRequest{RequestId: rid(), OrgId: f.c2.id, UserName: "n" + rid()[:8] + "@" + f.c2.domain,
+					DisplayName: "New", Email: "new@c2.example", Roles: []commonv1.Role{commonv1.Role_ROLE_CUSTOMER_USER}})
+				return err
+			}, nil},
+		{svcUsers + "GetUser", "a user of partner A", "ok | ok | ok | hidden | hidden | hidden | ok | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				u := f.partnerUser(bg, t)
+				_, err := f.s.users().GetUser(ctx, &identityv1.GetUserRequest{UserId: u.userID})
+				return err
+			}, nil},
+		{svcUsers + "GetUser", "a user of customer C", "hidden | hidden | hidden | hidden | ok | hidden | ok | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				u := f.customerUser(bg, t)
+				_, err := f.s.users().GetUser(ctx, &identityv1.GetUserRequest{UserId: u.userID})
+				return err
+			}, nil},
+		{svcUsers + "ListUsers", "partner A", "ok | ok | ok | hidden | hidden | hidden | ok | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.users().ListUsers(ctx, &identityv1.ListUsersRequest{OrgId: f.a.id})
+				return err
+			}, nil},
+		{svcUsers + "ListUsers", "customer C", "denied | hidden | hidden | hidden | ok | denied | ok | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.users().ListUsers(ctx, &identityv1.ListUsersRequest{OrgId: f.c.id})
+				return err
+			}, nil},
+		{svcUsers + "ListUsers", "customer C2 (A holds delegated User administrator)", "ok | hidden | hidden | hidden | hidden | hidden | ok | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.users().ListUsers(ctx, &identityv1.ListUsersRequest{OrgId: f.c2.id})
+				return err
+			}, nil},
+		{svcUsers + "UpdateUserRoles", "a user of partner A", "denied | denied | denied | hidden | hidden | denied | ok | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				u := f.partnerUser(bg, t)
+				_, err := f.s.users().UpdateUserRoles(ctx, &identityv1.UpdateUserRolesRequest{RequestId: rid(), UserId: u.userID,
+					Roles: []commonv1.Role{commonv1.Role_ROLE_SALES_AGENT, commonv1.Role_ROLE_BILLING_AGENT}})
+				return err
+			}, nil},
+		{svcUsers + "UpdateUserRoles", "a user of customer C", "denied | denied | denied | hidden | ok | denied | ok | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				u := f.customerUser(bg, t)
+				_, err := f.s.users().UpdateUserRoles(ctx, &identityv1.UpdateUserRolesRequest{RequestId: rid(), UserId: u.userID,
+					Roles: []commonv1.Role{commonv1.Role_ROLE_CUSTOMER_GLOBAL_ADMIN}})
+				return err
+			}, nil},
+		{svcUsers + "DisableUser", "a user of partner A", "denied | denied | denied | hidden | hidden | denied | ok | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				u := f.partnerUser(bg, t)
+				_, err := f.s.users().DisableUser(ctx, &identityv1.DisableUserRequest{RequestId: rid(), UserId: u.userID})
+				return err
+			}, nil},
+		{svcUsers + "DisableUser", "a user of customer C", "denied | denied | denied | hidden | ok | denied | ok | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				u := f.customerUser(bg, t)
+				_, err := f.s.users().DisableUser(ctx, &identityv1.DisableUserRequest{RequestId: rid(), UserId: u.userID})
+				return err
+			}, nil},
+		{svcUsers + "DisableUser", "a user of customer C2 (A holds delegated User administrator)", "ok | denied | denied | hidden | hidden | denied | ok | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				u := f.s.newUser(bg, t, f.c2, "", commonv1.Role_ROLE_CUSTOMER_USER)
+				_, err := f.s.users().DisableUser(ctx, &identityv1.DisableUserRequest{RequestId: rid(), UserId: u.userID})
+				return err
+			}, nil},
+		{svcUsers + "CreateApiCredential", "the caller itself", "ok | ok | ok | ok | ok | ok | invalid | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.users().CreateApiCredential(ctx, &identityv1.CreateApiCredentialRequest{RequestId: rid(), DisplayName: "mine"})
+				return err
+			}, nil},
+		{svcUsers + "CreateApiCredential", "a user of partner A", "denied | denied | denied | hidden | hidden | hidden | ok | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				u := f.partnerUser(bg, t)
+				_, err := f.s.users().CreateApiCredential(ctx, &identityv1.CreateApiCredentialRequest{RequestId: rid(), UserId: u.userID})
+				return err
+			}, nil},
+		{svcUsers + "ListApiCredentials", "a user of partner A", "denied | denied | denied | hidden | hidden | hidden | ok | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				u := f.partnerUser(bg, t)
+				_, err := f.s.users().ListApiCredentials(ctx, &identityv1.ListApiCredentialsRequest{UserId: u.userID})
+				return err
+			}, nil},
+		{svcUsers + "RevokeApiCredential", "a credential of a user of partner A", "denied | denied | denied | hidden | hidden | hidden | ok | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				cred := f.credentialOf(bg, t, f.partnerUser(bg, t))
+				_, err := f.s.users().RevokeApiCredential(ctx, &identityv1.RevokeApiCredentialRequest{RequestId: rid(), CredentialId: cred.GetCredentialId()})
+				return err
+			}, nil},
+
+		// --- identity: tokens (public: the credential authenticates) ---
+		{svcTokens + "IssueToken", "with a valid credential", "ok | ok | ok | ok | ok | ok | ok | ok",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				resp, err := f.s.users().CreateApiCredential(as(bg, f.a.adminToken), &identityv1.CreateApiCredentialRequest{RequestId: rid()})
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, err = f.s.tokens().IssueToken(ctx, &identityv1.IssueTokenRequest{ClientId: resp.GetCredential().GetClientId(), ClientSecret: resp.GetClientSecret()})
+				return err
+			}, nil},
+		{svcTokens + "GetSigningKeys", "", "ok | ok | ok | ok | ok | ok | ok | ok",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.tokens().GetSigningKeys(ctx, &identityv1.GetSigningKeysRequest{})
+				return err
+			}, nil},
+		{svcTokens + "IssueServiceToken", "with a service credential", "ok | ok | ok | ok | ok | ok | ok | ok",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.tokens().IssueServiceToken(ctx, &identityv1.IssueServiceTokenRequest{ClientId: "svc_operator", ClientSecret: f.s.opSecret})
+				return err
+			}, nil},
+
+		// --- identity: customers ---
+		{svcCustomers + "CreateCustomer", "", "ok | ok | denied | ok | denied | denied | ok | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.customers().CreateCustomer(ctx, &identityv1.CreateCustomerRequest{RequestId: rid(), OrganisationName: "Fabrikam",
+					CountryCode: "DE", DomainPrefix: "f" + strings.ReplaceAll(rid()[:8], "-", ""), Admin: &identityv1.InitialAdmin{DisplayName: "Admin", Email: "it@fabrikam.example"}})
+				return err
+			}, nil},
+		{svcCustomers + "GetCustomer", "customer C", "ok | ok | ok | hidden | ok | ok | ok | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.customers().GetCustomer(ctx, &identityv1.GetCustomerRequest{CustomerId: f.c.id})
+				return err
+			}, nil},
+		{svcCustomers + "ListCustomers", "the caller's own", "ok | ok | ok | ok | ok | ok | ok | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.customers().ListCustomers(ctx, &identityv1.ListCustomersRequest{})
+				return err
+			}, nil},
+		{svcCustomers + "UpdateCustomer", "customer C", "ok | ok | denied | hidden | ok | denied | ok | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				name := "Customer C AG"
+				_, err := f.s.customers().UpdateCustomer(ctx, &identityv1.UpdateCustomerRequest{RequestId: rid(), CustomerId: f.c.id, OrganisationName: &name})
+				return err
+			}, nil},
+		{svcCustomers + "CheckDomainAvailability", "", "ok | ok | denied | ok | denied | denied | ok | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.customers().CheckDomainAvailability(ctx, &identityv1.CheckDomainAvailabilityRequest{DomainPrefix: "contoso"})
+				return err
+			}, nil},
+		{svcCustomers + "ListMarkets", "", "ok | ok | ok | ok | ok | ok | ok | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.customers().ListMarkets(ctx, &identityv1.ListMarketsRequest{})
+				return err
+			}, nil},
+
+		// --- identity: reseller relationships (ID-4, ID-5) ---
+		{svcRelationships + "CreateRelationshipInvitation", "", "ok | ok | denied | ok | denied | denied | denied | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.relationships().CreateRelationshipInvitation(ctx, &identityv1.CreateRelationshipInvitationRequest{RequestId: rid(), Message: "Hello"})
+				return err
+			}, nil},
+		{svcRelationships + "GetRelationshipInvitation", "partner A's, by ID", "ok | ok | ok | hidden | hidden | denied | ok | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				inv := f.invitation(bg, t)
+				_, err := f.s.relationships().GetRelationshipInvitation(ctx, &identityv1.GetRelationshipInvitationRequest{
+					Invitation: &identityv1.GetRelationshipInvitationRequest_InvitationId{InvitationId: inv.GetInvitationId()}})
+				return err
+			}, nil},
+		{svcRelationships + "GetRelationshipInvitation", "partner A's, by code", "ok | ok | ok | hidden | ok | denied | ok | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				inv := f.invitation(bg, t)
+				_, err := f.s.relationships().GetRelationshipInvitation(ctx, &identityv1.GetRelationshipInvitationRequest{
+					Invitation: &identityv1.GetRelationshipInvitationRequest_Code{Code: inv.GetCode()}})
+				return err
+			}, nil},
+		{svcRelationships + "ListRelationshipInvitations", "the caller's partner's", "ok | ok | denied | ok | denied | denied | ok | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				req := &identityv1.ListRelationshipInvitationsRequest{}
+				if c == serviceToken {
+					req.PartnerId = f.a.id
+				}
+				_, err := f.s.relationships().ListRelationshipInvitations(ctx, req)
+				return err
+			}, nil},
+		{svcRelationships + "WithdrawRelationshipInvitation", "partner A's", "ok | ok | denied | hidden | denied | denied | denied | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				inv := f.invitation(bg, t)
+				_, err := f.s.relationships().WithdrawRelationshipInvitation(ctx, &identityv1.WithdrawRelationshipInvitationRequest{RequestId: rid(), InvitationId: inv.GetInvitationId()})
+				return err
+			}, nil},
+		{svcRelationships + "AcceptRelationshipInvitation", "a new partner's, for customer C", "denied | denied | denied | denied | ok | denied | denied | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				d := f.s.newPartner(bg, t, "Partner D", "DE")
+				inv, err := f.s.relationships().CreateRelationshipInvitation(as(bg, d.adminToken), &identityv1.CreateRelationshipInvitationRequest{RequestId: rid()})
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, err = f.s.relationships().AcceptRelationshipInvitation(ctx, &identityv1.AcceptRelationshipInvitationRequest{RequestId: rid(), Code: inv.GetInvitation().GetCode()})
+				return err
+			}, nil},
+		{svcRelationships + "ListRelationships", "customer C's", "ok | ok | ok | ok | ok | denied | ok | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.relationships().ListRelationships(ctx, &identityv1.ListRelationshipsRequest{CustomerId: f.c.id})
+				return err
+			}, nil},
+		{svcRelationships + "RemoveRelationship", "partner A – customer C", "ok | denied | denied | hidden | ok | denied | denied | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.relationships().RemoveRelationship(ctx, &identityv1.RemoveRelationshipRequest{RequestId: rid(), RelationshipId: f.resellerRelationship(bg, t)})
+				return err
+			}, func(ctx context.Context, t *testing.T, f *matrixFixture) {
+				f.s.invite(ctx, t, f.token[adminAgent], f.c) // A and C again, for the rows that follow
+			}},
+		{svcRelationships + "CheckRelationship", "partner A – customer C", "ok | ok | ok | denied | denied | denied | ok | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.relationships().CheckRelationship(ctx, &identityv1.CheckRelationshipRequest{PartnerId: f.a.id, CustomerId: f.c.id})
+				return err
+			}, nil},
+		{svcRelationships + "MoveCustomer", "customer C from partner D to the caller", "ok | ok | denied | hidden | denied | denied | denied | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				d := f.s.newPartner(bg, t, "Partner D", "DE")
+				f.s.invite(bg, t, d.adminToken, f.c)
+				_, err := f.s.relationships().MoveCustomer(ctx, &identityv1.MoveCustomerRequest{RequestId: rid(), CustomerId: f.c.id, SourcePartnerId: d.id})
+				return err
+			}, nil},
+
+		// --- delegated administration (DA-1..DA-6) ---
+		{svcDelegated + "CreateRelationship", "for customer C", "ok | denied | denied | refused | denied | denied | denied | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.delegated().CreateRelationship(ctx, &delegatedadminv1.CreateRelationshipRequest{RequestId: rid(), CustomerId: f.c.id,
+					Roles: []delegatedadminv1.AdminRole{delegatedadminv1.AdminRole_ADMIN_ROLE_HELPDESK_ADMINISTRATOR}, DurationDays: 30})
+				return err
+			}, nil},
+		{svcDelegated + "ApproveRelationship", "partner A's offer to customer C", "denied | denied | denied | denied | ok | denied | denied | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.delegated().ApproveRelationship(ctx, &delegatedadminv1.ApproveRelationshipRequest{RequestId: rid(), RelationshipId: f.offer(bg, t).GetRelationshipId()})
+				return err
+			}, nil},
+		{svcDelegated + "RejectRelationship", "partner A's offer to customer C", "denied | denied | denied | denied | ok | denied | denied | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.delegated().RejectRelationship(ctx, &delegatedadminv1.RejectRelationshipRequest{RequestId: rid(), RelationshipId: f.offer(bg, t).GetRelationshipId()})
+				return err
+			}, nil},
+		{svcDelegated + "TerminateRelationship", "partner A's offer to customer C", "ok | denied | denied | hidden | ok | denied | denied | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.delegated().TerminateRelationship(ctx, &delegatedadminv1.TerminateRelationshipRequest{RequestId: rid(), RelationshipId: f.offer(bg, t).GetRelationshipId()})
+				return err
+			}, nil},
+		{svcDelegated + "GetRelationship", "partner A's offer to customer C", "ok | ok | ok | hidden | ok | ok | ok | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.delegated().GetRelationship(ctx, &delegatedadminv1.GetRelationshipRequest{RelationshipId: f.offer(bg, t).GetRelationshipId()})
+				return err
+			}, nil},
+		{svcDelegated + "ListRelationships", "the caller's own", "ok | ok | ok | ok | ok | ok | ok | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				req := &delegatedadminv1.ListRelationshipsRequest{}
+				if c == serviceToken {
+					req.CustomerId = f.c.id
+				}
+				_, err := f.s.delegated().ListRelationships(ctx, req)
+				return err
+			}, nil},
+		{svcDelegated + "CheckAccess", "partner A in customer C", "ok | ok | ok | denied | ok | ok | ok | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.delegated().CheckAccess(ctx, &delegatedadminv1.CheckAccessRequest{PartnerId: f.a.id, CustomerId: f.c.id,
+					Role: delegatedadminv1.AdminRole_ADMIN_ROLE_USER_ADMINISTRATOR})
+				return err
+			}, nil},
+	}
+}
+
+// TestAuthorizationMatrix calls every RPC of identity and delegatedadmin as each kind of caller
+// and checks the outcome against the matrix (DOMAIN.md role table, ID-8, DA-6). The matrix is
+// also the README's "Who may do what" table; -update-readme rewrites it from here.
+func TestAuthorizationMatrix(t *testing.T) {
+	s := theSuite(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	f := newMatrixFixture(ctx, t, s)
+	rows := matrixRows()
+
+	for _, r := range rows {
+		want := strings.Split(r.want, " | ")
+		if len(want) != int(callerCount) {
+			t.Fatalf("%s (%s): %d outcomes, want %d", r.method, r.target, len(want), callerCount)
+		}
+		for c := range callerCount {
+			cctx := as(ctx, f.token[c])
+			err := r.call(ctx, cctx, t, f, c)
+			got, ok := outcomeOf[status.Code(err)]
+			if !ok {
+				got = status.Code(err).String()
+			}
+			if got != want[c] {
+				t.Errorf("%s (%s) as %s: %s (%v), want %s", r.method, r.target, c, got, err, want[c])
+			}
+			if err == nil && r.after != nil {
+				r.after(ctx, t, f)
+			}
+		}
+	}
+
+	t.Run("every RPC is in the matrix", func(t *testing.T) {
+		covered := map[string]bool{}
+		for _, r := range rows {
+			covered[r.method] = true
+		}
+		for _, m := range contractMethods(t, "partnerhub.identity.v1", "partnerhub.delegatedadmin.v1") {
+			if !covered[m] {
+				t.Errorf("%s has no row in the authorization matrix", m)
+			}
+		}
+	})
+
+	t.Run("README shows the matrix", func(t *testing.T) {
+		const readme = "../../README.md"
+		b, err := os.ReadFile(readme)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := string(b)
+		start, end := strings.Index(text, matrixStart), strings.Index(text, matrixEnd)
+		if start < 0 || end < start {
+			t.Fatalf("README.md has no %s … %s section", matrixStart, matrixEnd)
+		}
+		table := renderMatrix(rows)
+		current := text[start+len(matrixStart) : end]
+		if current == table {
+			return
+		}
+		if !*updateReadme {
+			t.Fatalf("README.md's authorization matrix differs from the test table; run: go test ./deploy/devstack -run TestAuthorizationMatrix -update-readme")
+		}
+		if err := os.WriteFile(readme, []byte(text[:start+len(matrixStart)]+table+text[end:]), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+const (
+	matrixStart = "<!-- authz-matrix:start (generated by TestAuthorizationMatrix -update-readme) -->\n"
+	matrixEnd   = "<!-- authz-matrix:end -->"
+)
+
+// renderMatrix writes the matrix as a Markdown table.
+func renderMatrix(rows []matrixRow) string {
+	var b strings.Builder
+	b.WriteString("| RPC | target |")
+	for c := range callerCount {
+		fmt.Fprintf(&b, " %s |", c)
+	}
+	b.WriteString("\n|---|---|")
+	for range callerCount {
+		b.WriteString("---|")
+	}
+	b.WriteString("\n")
+	for _, r := range rows {
+		_, name, _ := strings.Cut(r.method, "/")
+		svc := r.method[strings.LastIndex(r.method[:strings.Index(r.method, "/")], ".")+1 : strings.Index(r.method, "/")]
+		target := r.target
+		if target == "" {
+			target = "—"
+		}
+		fmt.Fprintf(&b, "| %s.%s | %s | %s |\n", svc, name, target, r.want)
+	}
+	return b.String()
+}
+
+// contractMethods lists every RPC of the packages' services as "package.Service/Method".
+func contractMethods(t *testing.T, packages ...string) []string {
+	var out []string
+	protoregistry.GlobalFiles.RangeFiles(func(fd protoreflect.FileDescriptor) bool {
+		if !slices.Contains(packages, string(fd.Package())) {
+			return true
+		}
+		for i := range fd.Services().Len() {
+			sd := fd.Services().Get(i)
+			for j := range sd.Methods().Len() {
+				out = append(out, string(sd.FullName())+"/"+string(sd.Methods().Get(j).Name()))
+			}
+		}
+		return true
+	})
+	if len(out) == 0 {
+		t.Fatal("no contract methods registered")
+	}
+	// Make sure both packages' descriptors are linked in.
+	_ = identityv1.File_partnerhub_identity_v1_token_service_proto
+	_ = delegatedadminv1.File_partnerhub_delegatedadmin_v1_delegated_admin_service_proto
+	return out
+}
