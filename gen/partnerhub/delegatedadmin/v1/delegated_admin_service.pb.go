@@ -854,7 +854,9 @@ type CheckAccessResponse struct {
 	// When the granting relationship ends (UTC), counting a coming auto-extension as not yet done;
 	// unset when denied or for legacy full-admin.
 	GrantEndTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=grant_end_time,json=grantEndTime,proto3" json:"grant_end_time,omitempty"`
-	// How long the caller may cache this answer (e.g. 30 seconds), never beyond grant_end_time.
+	// How long the caller may cache this answer: at most 30 seconds for an allowed answer, never
+	// beyond grant_end_time; at most 5 seconds for a denial, which the customer's approval can turn
+	// into a grant at any moment.
 	CacheTtl      *durationpb.Duration `protobuf:"bytes,5,opt,name=cache_ttl,json=cacheTtl,proto3" json:"cache_ttl,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
