@@ -127,6 +127,23 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 // written and read back compares equal with ==.
 func Time(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
+// NullTime is the value to bind for an optional time: NULL for the zero time, else Time(t).
+func NullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return Time(t)
+}
+
+// TimeOf is the inverse of NullTime for a scanned sql.NullTime: the zero time for NULL, else
+// the time in UTC.
+func TimeOf(t sql.NullTime) time.Time {
+	if !t.Valid {
+		return time.Time{}
+	}
+	return t.Time.UTC()
+}
+
 // MapError returns err unchanged, except that a failure to reach the database becomes an
 // errs.Unavailable error wrapping it, so the caller sees UNAVAILABLE (and may retry) rather than
 // INTERNAL. InTx applies it; repositories may apply it to their own queries.

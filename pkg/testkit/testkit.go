@@ -33,6 +33,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/url"
 	"os"
@@ -47,6 +48,8 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 	tcpostgres "github.com/testcontainers/testcontainers-go/modules/postgres"
 	tcredis "github.com/testcontainers/testcontainers-go/modules/redis"
+
+	"github.com/partnerhub/partnerhub/pkg/store"
 )
 
 // Defaults for the container images.
@@ -314,4 +317,20 @@ func ForEachDB(t *testing.T, fn func(t *testing.T, dsn string)) {
 	t.Helper()
 	t.Run("sqlite", func(t *testing.T) { fn(t, SQLiteDSN(t)) })
 	t.Run("postgres", func(t *testing.T) { fn(t, StartPostgres(t)) })
+}
+
+// OpenDB opens the database at dsn, applies a service's migrations (version table
+// versionTable, as the service's Run does) and closes it when the test ends.
+func OpenDB(tb testing.TB, dsn string, migrations fs.FS, versionTable string) *store.DB {
+	tb.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, dsn)
+	if err != nil {
+		tb.Fatalf("testkit: open %s: %v", dsn, err)
+	}
+	tb.Cleanup(func() { _ = db.Close() })
+	if err := db.Migrate(ctx, migrations, versionTable); err != nil {
+		tb.Fatalf("testkit: migrate: %v", err)
+	}
+	return db
 }

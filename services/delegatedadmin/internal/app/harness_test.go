@@ -88,15 +88,7 @@ type harness struct {
 
 func newHarness(t *testing.T, dsn string) *harness {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx, migrations.FS, "delegatedadmin_schema"); err != nil {
-		t.Fatal(err)
-	}
+	db := testkit.OpenDB(t, dsn, migrations.FS, "delegatedadmin_schema")
 	h := &harness{t: t, clock: clock.NewFake(t0), id: newFakeIdentity(), db: db}
 	h.app = app.New(dasql.New(db), h.id, h.clock, app.Options{ApprovalBaseURL: approvalURL, SweepBatch: 3})
 	return h

@@ -37,15 +37,7 @@ type orgFixture struct {
 
 func newOrgFixture(t *testing.T, dsn string) *orgFixture {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx, migrations.FS, "identity_schema"); err != nil {
-		t.Fatal(err)
-	}
+	db := testkit.OpenDB(t, dsn, migrations.FS, "identity_schema")
 	markets, err := domain.ParseMarkets("DE,FR,US,AT")
 	if err != nil {
 		t.Fatal(err)

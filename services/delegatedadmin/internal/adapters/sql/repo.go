@@ -58,8 +58,8 @@ func scan(row scanner) (domain.Relationship, error) {
 	}
 	r.Roles = splitRoles(roles)
 	r.State, r.TerminatedBy = domain.State(state), domain.Party(terminatedBy)
-	r.ActivateTime, r.EndTime = timeOf(activated), timeOf(ends)
-	r.LastExtendTime, r.CloseTime = timeOf(lastExtended), timeOf(closed)
+	r.ActivateTime, r.EndTime = store.TimeOf(activated), store.TimeOf(ends)
+	r.LastExtendTime, r.CloseTime = store.TimeOf(lastExtended), store.TimeOf(closed)
 	r.OfferExpireTime, r.CreateTime, r.UpdateTime = r.OfferExpireTime.UTC(), r.CreateTime.UTC(), r.UpdateTime.UTC()
 	return r, nil
 }
@@ -91,8 +91,8 @@ func (r *Repo) Add(ctx context.Context, rel domain.Relationship) error {
 			$22, $23, $24, $25, $26)`,
 		rel.ID, rel.PartnerID, rel.CustomerID, rel.DisplayName, joinRoles(rel.Roles), roleMask(rel.Roles...),
 		rel.LegacyFullAdmin, rel.DurationDays, rel.AutoExtendDays, rel.Message, string(rel.State), rel.ApprovalLink,
-		store.Time(rel.OfferExpireTime), nullTime(rel.ActivateTime), nullTime(rel.EndTime), rel.ExtendCount,
-		nullTime(rel.LastExtendTime), nullTime(rel.CloseTime), string(rel.TerminatedBy), rel.CreatedByUserID,
+		store.Time(rel.OfferExpireTime), store.NullTime(rel.ActivateTime), store.NullTime(rel.EndTime), rel.ExtendCount,
+		store.NullTime(rel.LastExtendTime), store.NullTime(rel.CloseTime), string(rel.TerminatedBy), rel.CreatedByUserID,
 		rel.DecidedByUserID, rel.CloseReason, nextTransition(rel), rel.Etag, store.Time(rel.CreateTime),
 		store.Time(rel.UpdateTime))
 	if err != nil {
@@ -163,8 +163,8 @@ func save(ctx context.Context, db execer, oldEtag string, rel domain.Relationshi
 			last_extended_at = $7, closed_at = $8, terminated_by = $9, decided_by_user_id = $10,
 			close_reason = $11, next_transition_at = $12, etag = $13, updated_at = $14
 		WHERE id = $1 AND etag = $2`,
-		rel.ID, oldEtag, string(rel.State), nullTime(rel.ActivateTime), nullTime(rel.EndTime), rel.ExtendCount,
-		nullTime(rel.LastExtendTime), nullTime(rel.CloseTime), string(rel.TerminatedBy), rel.DecidedByUserID,
+		rel.ID, oldEtag, string(rel.State), store.NullTime(rel.ActivateTime), store.NullTime(rel.EndTime), rel.ExtendCount,
+		store.NullTime(rel.LastExtendTime), store.NullTime(rel.CloseTime), string(rel.TerminatedBy), rel.DecidedByUserID,
 		rel.CloseReason, nextTransition(rel), rel.Etag, store.Time(rel.UpdateTime))
 	if err != nil {
 		return false, store.MapError(fmt.Errorf("update relationship %s: %w", rel.ID, err))
@@ -277,20 +277,4 @@ func splitRoles(s string) []domain.Role {
 		out[i] = domain.Role(p)
 	}
 	return out
-}
-
-// nullTime maps the zero time to NULL.
-func nullTime(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return store.Time(t)
-}
-
-// timeOf maps NULL to the zero time.
-func timeOf(t sql.NullTime) time.Time {
-	if !t.Valid {
-		return time.Time{}
-	}
-	return t.Time.UTC()
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/partnerhub/partnerhub/pkg/errs"
-	"github.com/partnerhub/partnerhub/pkg/store"
 	"github.com/partnerhub/partnerhub/pkg/testkit"
 	dasql "github.com/partnerhub/partnerhub/services/delegatedadmin/internal/adapters/sql"
 	"github.com/partnerhub/partnerhub/services/delegatedadmin/internal/app"
@@ -33,15 +32,7 @@ var t0 = time.Date(2026, 3, 1, 8, 30, 0, 123456789, time.UTC)
 
 func open(t *testing.T, dsn string) *dasql.Repo {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx, migrations.FS, "delegatedadmin_schema"); err != nil {
-		t.Fatal(err)
-	}
+	db := testkit.OpenDB(t, dsn, migrations.FS, "delegatedadmin_schema")
 	return dasql.New(db)
 }
 

@@ -249,7 +249,7 @@ func (r *Repo) UpdateUser(ctx context.Context, id string, update func(u *domain.
 		if _, err := tx.ExecContext(ctx, `
 			UPDATE users SET display_name = $2, email = $3, roles = $4, disabled = $5, disabled_at = $6, etag = $7, updated_at = $8
 			WHERE id = $1`,
-			u.ID, u.DisplayName, u.Email, domain.JoinNames(u.Roles), u.Disabled, nullTime(u.DisableTime), u.Etag,
+			u.ID, u.DisplayName, u.Email, domain.JoinNames(u.Roles), u.Disabled, store.NullTime(u.DisableTime), u.Etag,
 			store.Time(u.UpdateTime)); err != nil {
 			return fmt.Errorf("update user: %w", err)
 		}
@@ -323,7 +323,7 @@ func (r *Repo) UpdateCredential(ctx context.Context, id string, update func(c *d
 		}
 		if _, err := tx.ExecContext(ctx, `
 			UPDATE credentials SET display_name = $2, expires_at = $3, revoked_at = $4, etag = $5, updated_at = $6 WHERE id = $1`,
-			c.ID, c.DisplayName, nullTime(c.ExpireTime), nullTime(c.RevokeTime), c.Etag, store.Time(c.UpdateTime)); err != nil {
+			c.ID, c.DisplayName, store.NullTime(c.ExpireTime), store.NullTime(c.RevokeTime), c.Etag, store.Time(c.UpdateTime)); err != nil {
 			return fmt.Errorf("update credential: %w", err)
 		}
 		out = c

@@ -22,15 +22,7 @@ const secret = "test-demo-secret-0123456789"
 // open returns identity's use cases over a migrated database.
 func open(t *testing.T, dsn string) (*app.App, *store.DB) {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx, migrations.FS, "identity_schema"); err != nil {
-		t.Fatal(err)
-	}
+	db := testkit.OpenDB(t, dsn, migrations.FS, "identity_schema")
 	return app.New(idsql.New(db), clock.Real{}, app.Options{}), db
 }
 

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/partnerhub/partnerhub/pkg/auth"
 	"github.com/partnerhub/partnerhub/pkg/store"
@@ -22,28 +21,12 @@ type execer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// nullTime maps the zero time to NULL.
-func nullTime(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return store.Time(t)
-}
-
-// timeOf maps NULL to the zero time.
-func timeOf(t sql.NullTime) time.Time {
-	if !t.Valid {
-		return time.Time{}
-	}
-	return t.Time.UTC()
-}
-
 func insertUser(ctx context.Context, db execer, u domain.User) error {
 	_, err := db.ExecContext(ctx, `
 		INSERT INTO users (id, org_id, org_kind, user_name, display_name, email, roles, disabled, disabled_at, etag, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		u.ID, u.OrgID, string(u.OrgKind), u.UserName, u.DisplayName, u.Email, domain.JoinNames(u.Roles), u.Disabled,
-		nullTime(u.DisableTime), u.Etag, store.Time(u.CreateTime), store.Time(u.UpdateTime))
+		store.NullTime(u.DisableTime), u.Etag, store.Time(u.CreateTime), store.Time(u.UpdateTime))
 	if err != nil {
 		return fmt.Errorf("insert user: %w", err)
 	}
@@ -54,8 +37,8 @@ func insertCredential(ctx context.Context, db execer, c domain.Credential) error
 	_, err := db.ExecContext(ctx, `
 		INSERT INTO credentials (id, client_id, user_id, org_id, display_name, secret_hash, expires_at, revoked_at, last_used_at, etag, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-		c.ID, c.ClientID, c.UserID, c.OrgID, c.DisplayName, c.SecretHash, nullTime(c.ExpireTime), nullTime(c.RevokeTime),
-		nullTime(c.LastUseTime), c.Etag, store.Time(c.CreateTime), store.Time(c.UpdateTime))
+		c.ID, c.ClientID, c.UserID, c.OrgID, c.DisplayName, c.SecretHash, store.NullTime(c.ExpireTime), store.NullTime(c.RevokeTime),
+		store.NullTime(c.LastUseTime), c.Etag, store.Time(c.CreateTime), store.Time(c.UpdateTime))
 	if err != nil {
 		return fmt.Errorf("insert credential: %w", err)
 	}
@@ -77,7 +60,7 @@ func scanUser(row scanner) (domain.User, error) {
 	}
 	u.OrgKind = auth.OrgKind(kind)
 	u.Roles = domain.SplitNames[auth.Role](roles)
-	u.DisableTime = timeOf(disabledAt)
+	u.DisableTime = store.TimeOf(disabledAt)
 	return u, nil
 }
 
@@ -91,7 +74,7 @@ func scanCredential(row scanner) (domain.Credential, error) {
 		&c.Etag, &c.CreateTime, &c.UpdateTime); err != nil {
 		return domain.Credential{}, err
 	}
-	c.ExpireTime, c.RevokeTime, c.LastUseTime = timeOf(exp), timeOf(rev), timeOf(used)
+	c.ExpireTime, c.RevokeTime, c.LastUseTime = store.TimeOf(exp), store.TimeOf(rev), store.TimeOf(used)
 	return c, nil
 }
 

@@ -230,7 +230,7 @@ func scanRelationship(row scanner) (domain.Relationship, error) {
 	err := row.Scan(&rel.ID, &rel.PartnerID, &rel.PartnerLegalName, &rel.CustomerID, &rel.CustomerOrganisationName,
 		&state, &origin, &rel.InvitationID, &rel.StartTime, &ended, &rel.RemovedByUserID, &rel.Etag,
 		&rel.CreateTime, &rel.UpdateTime)
-	rel.State, rel.Origin, rel.EndTime = domain.RelationshipState(state), domain.RelationshipOrigin(origin), timeOf(ended)
+	rel.State, rel.Origin, rel.EndTime = domain.RelationshipState(state), domain.RelationshipOrigin(origin), store.TimeOf(ended)
 	return rel, err
 }
 
@@ -240,7 +240,7 @@ func insertRelationship(ctx context.Context, db execer, rel domain.Relationship)
 			ended_at, removed_by_user_id, etag, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		rel.ID, rel.PartnerID, rel.CustomerID, string(rel.State), string(rel.Origin), rel.InvitationID,
-		store.Time(rel.StartTime), nullTime(rel.EndTime), rel.RemovedByUserID, rel.Etag,
+		store.Time(rel.StartTime), store.NullTime(rel.EndTime), rel.RemovedByUserID, rel.Etag,
 		store.Time(rel.CreateTime), store.Time(rel.UpdateTime))
 	if err != nil {
 		if store.IsUniqueViolation(err) { // the partial index: one ACTIVE relationship per pair
@@ -256,7 +256,7 @@ func writeRelationship(ctx context.Context, db execer, rel domain.Relationship) 
 	if _, err := db.ExecContext(ctx, `
 		UPDATE reseller_relationships SET state = $2, ended_at = $3, removed_by_user_id = $4, etag = $5, updated_at = $6
 		WHERE id = $1`,
-		rel.ID, string(rel.State), nullTime(rel.EndTime), rel.RemovedByUserID, rel.Etag, store.Time(rel.UpdateTime)); err != nil {
+		rel.ID, string(rel.State), store.NullTime(rel.EndTime), rel.RemovedByUserID, rel.Etag, store.Time(rel.UpdateTime)); err != nil {
 		return fmt.Errorf("update relationship: %w", err)
 	}
 	return nil
@@ -359,7 +359,7 @@ func scanInvitation(row scanner) (domain.Invitation, error) {
 	err := row.Scan(&inv.ID, &inv.PartnerID, &inv.PartnerLegalName, &inv.PartnerCountryCode, &inv.Code, &inv.Message,
 		&state, &inv.ExpireTime, &inv.AcceptedByCustomerID, &accepted, &inv.RelationshipID, &inv.CreatedByUserID,
 		&inv.Etag, &inv.CreateTime, &inv.UpdateTime)
-	inv.State, inv.AcceptTime = domain.InvitationState(state), timeOf(accepted)
+	inv.State, inv.AcceptTime = domain.InvitationState(state), store.TimeOf(accepted)
 	return inv, err
 }
 
@@ -370,7 +370,7 @@ func (r *Repo) AddInvitation(ctx context.Context, inv domain.Invitation) error {
 			relationship_id, created_by_user_id, etag, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		inv.ID, inv.PartnerID, inv.Code, inv.Message, string(inv.State), store.Time(inv.ExpireTime),
-		inv.AcceptedByCustomerID, nullTime(inv.AcceptTime), inv.RelationshipID, inv.CreatedByUserID, inv.Etag,
+		inv.AcceptedByCustomerID, store.NullTime(inv.AcceptTime), inv.RelationshipID, inv.CreatedByUserID, inv.Etag,
 		store.Time(inv.CreateTime), store.Time(inv.UpdateTime))
 	if store.IsUniqueViolation(err) {
 		return errs.New(errs.AlreadyExists, "", "the invitation code is in use").Wrap(err)
@@ -441,7 +441,7 @@ func writeInvitation(ctx context.Context, db execer, inv domain.Invitation) (boo
 		UPDATE invitations SET state = $2, accepted_by_customer_id = $3, accepted_at = $4, relationship_id = $5,
 			etag = $6, updated_at = $7
 		WHERE id = $1 AND state = 'PENDING'`,
-		inv.ID, string(inv.State), inv.AcceptedByCustomerID, nullTime(inv.AcceptTime), inv.RelationshipID, inv.Etag,
+		inv.ID, string(inv.State), inv.AcceptedByCustomerID, store.NullTime(inv.AcceptTime), inv.RelationshipID, inv.Etag,
 		store.Time(inv.UpdateTime))
 	if err != nil {
 		return false, fmt.Errorf("update invitation: %w", err)

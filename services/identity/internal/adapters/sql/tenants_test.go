@@ -14,7 +14,6 @@ import (
 	"github.com/partnerhub/partnerhub/pkg/auth"
 	"github.com/partnerhub/partnerhub/pkg/clock"
 	"github.com/partnerhub/partnerhub/pkg/errs"
-	"github.com/partnerhub/partnerhub/pkg/store"
 	"github.com/partnerhub/partnerhub/pkg/testkit"
 	idsql "github.com/partnerhub/partnerhub/services/identity/internal/adapters/sql"
 	"github.com/partnerhub/partnerhub/services/identity/internal/app"
@@ -40,15 +39,7 @@ const tnTTL = 30 * 24 * time.Hour
 
 func tnOpen(t *testing.T, dsn string, markets string) *tnWorld {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx, migrations.FS, "identity_schema"); err != nil {
-		t.Fatal(err)
-	}
+	db := testkit.OpenDB(t, dsn, migrations.FS, "identity_schema")
 	m, err := domain.ParseMarkets(markets)
 	if err != nil {
 		t.Fatal(err)
