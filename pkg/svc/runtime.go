@@ -12,6 +12,8 @@ import (
 
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/selector"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -35,6 +37,10 @@ type Runtime struct {
 	DB    *store.DB
 	// Idem stores request_id → response for every mutating RPC (OR-7), in the service's database.
 	Idem *idempotency.Store
+	// Metrics is the service's Prometheus registry, served on the admin port's /metrics (with the
+	// gRPC server metrics, Go and process collectors); services register their own counters here.
+	// Never the global registry: the devstack runs six services in one process.
+	Metrics *prometheus.Registry
 	// Tokens supply the bearer tokens of DialPeer's connections. Nil means IdentityTokens over
 	// Base.IdentityAddr with client ID "svc_"+Base.Name and Base.ServiceSecret, built on the first
 	// DialPeer; set it before that to use another source (tests, or an embedding process).
@@ -65,7 +71,9 @@ func Open(ctx context.Context, b Base, migrations fs.FS) (*Runtime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	rt := &Runtime{Base: b, Log: log, Clock: clk, Fake: fake, DB: db}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	rt := &Runtime{Base: b, Log: log, Clock: clk, Fake: fake, DB: db, Metrics: reg}
 	rt.closers = append(rt.closers, db.Close)
 	if migrations != nil {
 		if err := db.Migrate(ctx, migrations, b.Name+"_schema"); err != nil {
@@ -191,6 +199,7 @@ func (rt *Runtime) Serve(ctx context.Context, sc ServeConfig) error {
 		GRPCAddr:  rt.Base.GRPCAddr,
 		AdminAddr: rt.Base.AdminAddr,
 		Logger:    rt.Log,
+		Registry:  rt.Metrics,
 		// Tokens live on wall time, not the business clock: moving a fake clock 120 days ahead
 		// must not expire every token of a test run.
 		Verifier: auth.NewVerifier(sc.Keys, time.Now),
