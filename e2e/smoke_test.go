@@ -69,7 +69,7 @@ func calls() map[string]func(ctx context.Context) error {
 			return err
 		},
 		"catalog": func(ctx context.Context) error {
-			_, err := catalogv1.NewCatalogServiceClient(stack.Conn("catalog")).GetSku(ctx, &catalogv1.GetSkuRequest{})
+			_, err := catalogv1.NewCatalogServiceClient(stack.Conn("catalog")).ListProducts(ctx, &catalogv1.ListProductsRequest{})
 			return err
 		},
 		"orders": func(ctx context.Context) error {

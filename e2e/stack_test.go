@@ -191,6 +191,7 @@ func startService(ctx context.Context, nw *testcontainers.DockerNetwork, image s
 	}
 	if sp.name == "catalog" {
 		e[prefix+"REDIS_ADDR"] = "redis:6379"
+		e[prefix+"SEED"] = "true" // the seed catalog, imported once identity answers
 	}
 	grpcPort, adminPort := fmt.Sprintf("%d/tcp", sp.grpc), fmt.Sprintf("%d/tcp", sp.admi)
 	return testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{

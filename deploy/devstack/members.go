@@ -64,6 +64,7 @@ func members(o options) []member {
 		}},
 		{catalog.Name, func(l *config.Loader) (*svc.Base, func(context.Context) error) {
 			c := catalog.Bind(l)
+			c.Seed = true // the seed catalog on first start (services/catalog/seed)
 			if c.RedisAddr == "" {
 				c.RedisAddr = o.redisAddr
 			}

@@ -1,11 +1,3 @@
-// Package cache is a small byte-oriented key/value cache with a TTL per entry, behind one
-// interface with two implementations: Redis (shared by every replica of a service) and an
-// in-process LRU (the devstack default, no infrastructure).
-//
-// It deliberately knows nothing about what is cached or how misses are filled: cache-aside,
-// singleflight, negative caching and invalidation are the caller's (catalog's) business. Errors
-// are returned, never hidden; a caller that treats the cache as an optimization logs them and
-// goes to the database, so a cache outage degrades to slower answers rather than failed ones.
 package cache
 
 import (
@@ -36,8 +28,38 @@ func Jitter(ttl time.Duration, fraction float64) time.Duration {
 	return time.Duration(float64(ttl) - spread + 2*spread*rand.Float64())
 }
 
-// Both implementations satisfy Cache.
+// Versioned is what Aside needs of a cache on top of Cache: guarded values, each with a
+// per-key generation that changes on every invalidation, so that a fill which read the
+// generation before loading can store its value only if no invalidation came in between. Both
+// implementations provide it.
+//
+// Guarded keys are a key space of their own, apart from Cache's Get/Set/Delete ones. A generation
+// is an opaque non-zero number; 0 means the key has none. A generation may vanish (TTL, eviction,
+// a Redis restart without persistence): a fill then finds none and stores nothing, which is safe.
+type Versioned interface {
+	Cache
+	// GetGuarded returns the guarded value under key (ok false when there is none) and key's
+	// generation (0: none), read together: on Redis, one round trip.
+	GetGuarded(ctx context.Context, key string) (value []byte, ok bool, gen uint64, err error)
+	// Generation returns key's generation, first giving it a new one that lives for ttl (<= 0:
+	// until evicted) if it has none. Concurrent callers all get the same one.
+	Generation(ctx context.Context, key string, ttl time.Duration) (gen uint64, err error)
+	// SetGuarded stores value under key for ttl (<= 0: until evicted) if, atomically with the
+	// store, key's generation is still gen; it then keeps the generation for genTTL more, so it
+	// outlives the value. stored is false when the generation changed or vanished.
+	SetGuarded(ctx context.Context, key string, value []byte, ttl time.Duration, gen uint64, genTTL time.Duration) (stored bool, err error)
+	// Bump gives each key a new generation that lives for genTTL and deletes its guarded value,
+	// atomically per key (not across keys).
+	Bump(ctx context.Context, genTTL time.Duration, keys ...string) error
+	// FlushGuarded deletes every guarded value and generation: the big hammer for when too many
+	// invalidations are owed to remember them one by one.
+	FlushGuarded(ctx context.Context) error
+	// Ping reports whether the cache can be reached.
+	Ping(ctx context.Context) error
+}
+
+// Both implementations satisfy Cache and Versioned.
 var (
-	_ Cache = (*Memory)(nil)
-	_ Cache = (*Redis)(nil)
+	_ Versioned = (*Memory)(nil)
+	_ Versioned = (*Redis)(nil)
 )

@@ -22,8 +22,9 @@ func forEachCache(t *testing.T, fn func(t *testing.T, c cache.Cache)) {
 	t.Run("redis", func(t *testing.T) {
 		client := redis.NewClient(&redis.Options{Addr: testkit.StartRedis(t)})
 		t.Cleanup(func() { _ = client.Close() })
-		// The server is shared by the binary's tests: a prefix per test keeps them apart.
-		fn(t, cache.NewRedis(client, t.Name()+":"))
+		// The server is shared by the binary's tests (and their repetitions under -count): a
+		// prefix per test run keeps them apart.
+		fn(t, cache.NewRedis(client, fmt.Sprintf("%s:%d:", t.Name(), time.Now().UnixNano())))
 	})
 }
 

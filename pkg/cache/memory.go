@@ -10,24 +10,42 @@ import (
 
 // Memory is an in-process cache holding at most a fixed number of entries; when full it evicts
 // the least recently used one. It is safe for concurrent use.
+//
+// It implements Versioned too: guarded entries (value and generation of one key in one entry)
+// live in their own key space but share the LRU bound with plain ones, so the bound stays a
+// bound on memory. Evicting a guarded entry drops its generation with its value, which is safe:
+// a fill whose generation is gone is refused, exactly as on Redis.
 type Memory struct {
 	max int
 	now func() time.Time
 
 	mu      sync.Mutex
-	entries map[string]*list.Element // of *memEntry
-	lru     list.List                // front = most recently used
+	entries map[string]*list.Element // plain entries, of *memEntry
+	guarded map[string]*list.Element // guarded entries, of *memEntry
+	lru     list.List                // both kinds; front = most recently used
+	lastGen uint64                   // generations are never reused in this process, even after eviction
 }
 
 type memEntry struct {
 	key     string
-	value   []byte
-	expires time.Time // zero: never
+	guarded bool // lives in guarded, not entries
+	// hasValue is false for a guarded entry that holds only a generation (after a Bump, or while
+	// a fill is loading); plain entries always have a value.
+	hasValue bool
+	value    []byte
+	expires  time.Time // of the value; zero: never
+	gen      uint64    // guarded entries only; 0: none
+	genExp   time.Time // of the generation; zero: never
 }
 
 // NewMemory returns an in-process cache bounded to maxEntries entries (at least 1).
 func NewMemory(maxEntries int) *Memory {
-	return &Memory{max: max(maxEntries, 1), now: time.Now, entries: map[string]*list.Element{}}
+	return &Memory{
+		max:     max(maxEntries, 1),
+		now:     time.Now,
+		entries: map[string]*list.Element{},
+		guarded: map[string]*list.Element{},
+	}
 }
 
 // Get implements Cache. Expired entries are dropped when met; a full cache evicts by recency
@@ -68,10 +86,8 @@ func (m *Memory) Set(_ context.Context, key string, value []byte, ttl time.Durat
 		m.lru.MoveToFront(el)
 		return nil
 	}
-	m.entries[key] = m.lru.PushFront(&memEntry{key: key, value: value, expires: expires})
-	for m.lru.Len() > m.max {
-		m.remove(m.lru.Back())
-	}
+	m.entries[key] = m.lru.PushFront(&memEntry{key: key, hasValue: true, value: value, expires: expires})
+	m.evict()
 	return nil
 }
 
@@ -87,7 +103,8 @@ func (m *Memory) Delete(_ context.Context, keys ...string) error {
 	return nil
 }
 
-// Len returns the number of entries held, expired ones not yet dropped included.
+// Len returns the number of entries held, plain and guarded, expired ones not yet dropped
+// included.
 func (m *Memory) Len() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -96,5 +113,133 @@ func (m *Memory) Len() int {
 
 func (m *Memory) remove(el *list.Element) {
 	m.lru.Remove(el)
-	delete(m.entries, el.Value.(*memEntry).key)
+	e := el.Value.(*memEntry)
+	if e.guarded {
+		delete(m.guarded, e.key)
+	} else {
+		delete(m.entries, e.key)
+	}
+}
+
+func (m *Memory) evict() {
+	for m.lru.Len() > m.max {
+		m.remove(m.lru.Back())
+	}
+}
+
+// GetGuarded implements Versioned.
+func (m *Memory) GetGuarded(_ context.Context, key string) ([]byte, bool, uint64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e := m.guardedEntry(key, m.now())
+	if e == nil {
+		return nil, false, 0, nil
+	}
+	if !e.hasValue {
+		return nil, false, e.gen, nil
+	}
+	return slices.Clone(e.value), true, e.gen, nil
+}
+
+// Generation implements Versioned.
+func (m *Memory) Generation(_ context.Context, key string, ttl time.Duration) (uint64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	e := m.guardedEntry(key, now)
+	if e == nil {
+		e = m.pushGuarded(key)
+	}
+	if e.gen == 0 {
+		m.lastGen++
+		e.gen, e.genExp = m.lastGen, expiry(now, ttl)
+	}
+	return e.gen, nil
+}
+
+// SetGuarded implements Versioned.
+func (m *Memory) SetGuarded(_ context.Context, key string, value []byte, ttl time.Duration, gen uint64, genTTL time.Duration) (bool, error) {
+	value = slices.Clone(value)
+	if value == nil {
+		value = []byte{}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	e := m.guardedEntry(key, now)
+	if e == nil || e.gen == 0 || e.gen != gen {
+		return false, nil
+	}
+	e.hasValue, e.value, e.expires = true, value, expiry(now, ttl)
+	e.genExp = expiry(now, genTTL)
+	return true, nil
+}
+
+// Bump implements Versioned.
+func (m *Memory) Bump(_ context.Context, genTTL time.Duration, keys ...string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	for _, k := range keys {
+		e := m.guardedEntry(k, now)
+		if e == nil {
+			e = m.pushGuarded(k)
+		}
+		m.lastGen++
+		e.gen, e.genExp = m.lastGen, expiry(now, genTTL)
+		e.hasValue, e.value, e.expires = false, nil, time.Time{}
+	}
+	m.evict()
+	return nil
+}
+
+// FlushGuarded implements Versioned.
+func (m *Memory) FlushGuarded(context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, el := range m.guarded {
+		m.remove(el)
+	}
+	return nil
+}
+
+// Ping implements Versioned: an in-process cache is always reachable.
+func (m *Memory) Ping(context.Context) error { return nil }
+
+// guardedEntry returns key's guarded entry with whatever expired in it dropped, or nil when
+// nothing is left; a found entry becomes the most recently used. m.mu is held.
+func (m *Memory) guardedEntry(key string, now time.Time) *memEntry {
+	el, ok := m.guarded[key]
+	if !ok {
+		return nil
+	}
+	e := el.Value.(*memEntry)
+	if e.hasValue && !e.expires.IsZero() && !now.Before(e.expires) {
+		e.hasValue, e.value = false, nil
+	}
+	if e.gen != 0 && !e.genExp.IsZero() && !now.Before(e.genExp) {
+		e.gen = 0
+	}
+	if !e.hasValue && e.gen == 0 {
+		m.remove(el)
+		return nil
+	}
+	m.lru.MoveToFront(el)
+	return e
+}
+
+// pushGuarded adds an empty guarded entry for key (which has none) and evicts to make room; the
+// new entry is the most recent, so it is not the one evicted. m.mu is held.
+func (m *Memory) pushGuarded(key string) *memEntry {
+	e := &memEntry{key: key, guarded: true}
+	m.guarded[key] = m.lru.PushFront(e)
+	m.evict()
+	return e
+}
+
+func expiry(now time.Time, ttl time.Duration) time.Time {
+	if ttl <= 0 {
+		return time.Time{}
+	}
+	return now.Add(ttl)
 }

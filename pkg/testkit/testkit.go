@@ -11,7 +11,10 @@
 //
 //	func TestMain(m *testing.M) { testkit.Main(m) }
 //
-// A test that starts a container without it fails and says so: the Ryuk reaper that would
+// StartRedisControlled is the exception: it starts a Redis of the calling test's own, which the
+// test may stop and start again, and removes it when the test ends.
+//
+// A test that starts a shared container without it fails and says so: the Ryuk reaper that would
 // otherwise collect containers cannot be pulled in an air-gapped CI, so nothing else would
 // remove them. (A binary killed by -timeout still leaks its containers; they carry the label
 // "dev.partnerhub.testkit" so `docker rm -f $(docker ps -aq -f label=dev.partnerhub.testkit)`
@@ -32,12 +35,15 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -45,6 +51,8 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx" for the admin connection
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
 	"github.com/testcontainers/testcontainers-go"
 	tcpostgres "github.com/testcontainers/testcontainers-go/modules/postgres"
 	tcredis "github.com/testcontainers/testcontainers-go/modules/redis"
@@ -302,6 +310,148 @@ func startRedis() (string, error) {
 		return "", startError("Redis", img, env, err, logs)
 	}
 	return addr, nil
+}
+
+// StartRedisControlled starts a Redis server of the test's own, which the test can stop and start
+// again to see how code copes with an outage, and returns its host:port. The container is removed
+// when the test ends.
+//
+// The address stays valid across restarts: the container's host port is pinned (chosen free,
+// outside the ephemeral range Docker and the kernel hand out, so that another container is
+// unlikely to take it while this one is stopped). The data survives a restart too, as it would
+// for a production Redis with persistence: Redis saves on the SIGTERM of stop, and start reloads
+// it from the container's filesystem. Tests that want an empty server after a restart flush it.
+//
+// stop returns when Redis has exited; start returns when Redis answers PING again (data loaded).
+// Both fail the test on error, so call them from the test's goroutine.
+func StartRedisControlled(tb testing.TB) (addr string, stop, start func()) {
+	tb.Helper()
+	setEnvDefaults()
+	const env = "PARTNERHUB_TEST_REDIS_IMAGE"
+	img := image(env, DefaultRedisImage)
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	var (
+		ctr  *tcredis.RedisContainer
+		port int
+		err  error
+		logs *logBuffer
+	)
+	// A port found free can be taken before Docker binds it; another one will do.
+	for range 3 {
+		if port, err = freeHostPort(); err != nil {
+			tb.Fatalf("testkit: %v", err)
+		}
+		logs = &logBuffer{}
+		ctr, err = tcredis.Run(ctx, img,
+			testcontainers.WithLogger(logs),
+			testcontainers.WithLabels(map[string]string{label: "redis-controlled"}),
+			testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
+				hc.PortBindings = network.PortMap{
+					network.MustParsePort("6379/tcp"): {{HostPort: strconv.Itoa(port)}},
+				}
+			}),
+		)
+		if ctr != nil {
+			c := ctr
+			tb.Cleanup(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				defer cancel()
+				if err := c.Terminate(ctx); err != nil {
+					tb.Errorf("testkit: remove controlled Redis container: %v", err)
+				}
+			})
+		}
+		if err == nil {
+			break
+		}
+	}
+	if err != nil {
+		tb.Fatal(startError("Redis", img, env, err, logs))
+	}
+	host, err := ctr.Host(ctx)
+	if err != nil {
+		tb.Fatal(startError("Redis", img, env, err, logs))
+	}
+	addr = net.JoinHostPort(host, strconv.Itoa(port))
+	if err := waitRedis(ctx, addr); err != nil {
+		tb.Fatal(startError("Redis", img, env, err, logs))
+	}
+	stop = func() {
+		tb.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		timeout := 10 * time.Second // time to save before Docker kills it
+		if err := ctr.Stop(ctx, &timeout); err != nil {
+			tb.Fatalf("testkit: stop Redis: %v", err)
+		}
+	}
+	start = func() {
+		tb.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := ctr.Start(ctx); err != nil {
+			tb.Fatalf("testkit: start Redis again: %v", err)
+		}
+		// The wait strategies of the first start may pass on the old log line; PING does not.
+		if err := waitRedis(ctx, addr); err != nil {
+			tb.Fatalf("testkit: Redis did not come back on %s: %v", addr, err)
+		}
+	}
+	return addr, stop, start
+}
+
+// freeHostPort returns a TCP port that is free on this host now, from 20000-32767: below the
+// ephemeral ranges of Linux (32768-60999) and Docker, so that neither hands it out meanwhile.
+func freeHostPort() (int, error) {
+	for range 50 {
+		port := 20000 + rand.IntN(12768)
+		l, err := net.Listen("tcp", ":"+strconv.Itoa(port))
+		if err != nil {
+			continue
+		}
+		_ = l.Close()
+		return port, nil
+	}
+	return 0, errors.New("no free TCP port found in 20000-32767")
+}
+
+// waitRedis waits until the Redis at addr answers PING with PONG (a Redis still loading its data
+// answers -LOADING).
+func waitRedis(ctx context.Context, addr string) error {
+	var last error
+	for {
+		if last = pingRedis(ctx, addr); last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for PONG: %w (last: %w)", ctx.Err(), last)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func pingRedis(ctx context.Context, addr string) error {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, err := conn.Write([]byte("PING\r\n")); err != nil {
+		return err
+	}
+	buf := make([]byte, 64)
+	n, err := conn.Read(buf)
+	if err != nil {
+		return err
+	}
+	if !strings.HasPrefix(string(buf[:n]), "+PONG") {
+		return fmt.Errorf("PING answered %q", strings.TrimSpace(string(buf[:n])))
+	}
+	return nil
 }
 
 // SQLiteDSN returns the DSN of a new SQLite database file in the test's temp dir.

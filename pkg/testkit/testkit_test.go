@@ -70,3 +70,46 @@ func TestForEachDB(t *testing.T) {
 		t.Errorf("ForEachDB ran %s, want %s", got, want)
 	}
 }
+
+func TestStartRedisControlled(t *testing.T) {
+	addr, stop, start := testkit.StartRedisControlled(t)
+	if shared := testkit.StartRedis(t); shared == addr {
+		t.Fatalf("controlled Redis has the shared server's address %s", addr)
+	}
+	send(t, addr, "SET survivor yes\r\n", "+OK")
+
+	stop()
+	if conn, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		_ = conn.SetDeadline(time.Now().Add(time.Second))
+		// Docker's proxy may still accept; what matters is that Redis no longer answers.
+		_, _ = conn.Write([]byte("PING\r\n"))
+		buf := make([]byte, 16)
+		if n, err := conn.Read(buf); err == nil && strings.HasPrefix(string(buf[:n]), "+PONG") {
+			t.Errorf("Redis still answers on %s after stop", addr)
+		}
+		conn.Close()
+	}
+
+	start()
+	// Same address, and the data survived the restart.
+	send(t, addr, "GET survivor\r\n", "$3\r\nyes")
+}
+
+// send writes a command to the Redis at addr and checks the start of the reply.
+func send(t *testing.T, addr, cmd, wantPrefix string) {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := conn.Write([]byte(cmd)); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64)
+	n, err := conn.Read(buf)
+	if err != nil || !strings.HasPrefix(string(buf[:n]), wantPrefix) {
+		t.Fatalf("%q answered %q, %v; want %q...", strings.TrimSpace(cmd), buf[:n], err, wantPrefix)
+	}
+}

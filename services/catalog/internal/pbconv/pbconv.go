@@ -1,0 +1,250 @@
+// Package pbconv maps catalog's domain values to and from partnerhub.catalog.v1 messages. The
+// gRPC port uses it for requests and responses, the cache decorator to store values in their
+// compact wire form. No rules here: a value the contract does not know maps to a domain value
+// the rules refuse.
+package pbconv
+
+import (
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	catalogv1 "github.com/partnerhub/partnerhub/gen/partnerhub/catalog/v1"
+	commonv1 "github.com/partnerhub/partnerhub/gen/partnerhub/common/v1"
+	"github.com/partnerhub/partnerhub/services/catalog/internal/domain"
+)
+
+// The domain names its enums as the contract does without the value prefix
+// ("PRODUCT_KIND_ONLINE_SERVICE" ⇄ "ONLINE_SERVICE"). UNSPECIFIED maps to "", a number the
+// contract does not know to its digits.
+
+type protoEnum interface{ String() string }
+
+func name[T ~string](e protoEnum, prefix string) T {
+	s := strings.TrimPrefix(e.String(), prefix)
+	if s == "UNSPECIFIED" {
+		return ""
+	}
+	return T(s)
+}
+
+func value[T ~int32, D ~string](values map[string]int32, prefix string, d D) T {
+	return T(values[prefix+string(d)])
+}
+
+// Kind maps a product kind.
+func Kind(k catalogv1.ProductKind) domain.ProductKind {
+	return name[domain.ProductKind](k, "PRODUCT_KIND_")
+}
+
+// KindPB maps a product kind.
+func KindPB(k domain.ProductKind) catalogv1.ProductKind {
+	return value[catalogv1.ProductKind](catalogv1.ProductKind_value, "PRODUCT_KIND_", k)
+}
+
+// Program maps a sales program.
+func Program(p catalogv1.SalesProgram) domain.SalesProgram {
+	return name[domain.SalesProgram](p, "SALES_PROGRAM_")
+}
+
+// ProgramPB maps a sales program.
+func ProgramPB(p domain.SalesProgram) catalogv1.SalesProgram {
+	return value[catalogv1.SalesProgram](catalogv1.SalesProgram_value, "SALES_PROGRAM_", p)
+}
+
+// Term maps a term.
+func Term(t catalogv1.Term) domain.Term { return name[domain.Term](t, "TERM_") }
+
+// TermPB maps a term.
+func TermPB(t domain.Term) catalogv1.Term {
+	return value[catalogv1.Term](catalogv1.Term_value, "TERM_", t)
+}
+
+// Plan maps a billing plan.
+func Plan(p catalogv1.BillingPlan) domain.BillingPlan {
+	return name[domain.BillingPlan](p, "BILLING_PLAN_")
+}
+
+// PlanPB maps a billing plan.
+func PlanPB(p domain.BillingPlan) catalogv1.BillingPlan {
+	return value[catalogv1.BillingPlan](catalogv1.BillingPlan_value, "BILLING_PLAN_", p)
+}
+
+// Timestamp maps the zero time to an unset timestamp.
+func Timestamp(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t)
+}
+
+// Time maps an unset timestamp to the zero time.
+func Time(t *timestamppb.Timestamp) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.AsTime().UTC()
+}
+
+// ProductPB maps a product.
+func ProductPB(p domain.Product) *catalogv1.Product {
+	out := &catalogv1.Product{
+		ProductId: p.ID, DisplayName: p.DisplayName, Description: p.Description, Kind: KindPB(p.Kind),
+		Publisher: p.Publisher, SkuCount: int32(p.SkuCount), Etag: p.Etag,
+		CreateTime: Timestamp(p.CreateTime), UpdateTime: Timestamp(p.UpdateTime),
+	}
+	for _, sp := range p.SalesPrograms {
+		out.SalesPrograms = append(out.SalesPrograms, ProgramPB(sp))
+	}
+	return out
+}
+
+// Product maps a product.
+func Product(p *catalogv1.Product) domain.Product {
+	out := domain.Product{
+		ID: p.GetProductId(), DisplayName: p.GetDisplayName(), Description: p.GetDescription(),
+		Kind: Kind(p.GetKind()), Publisher: p.GetPublisher(), SkuCount: int(p.GetSkuCount()), Etag: p.GetEtag(),
+		CreateTime: Time(p.GetCreateTime()), UpdateTime: Time(p.GetUpdateTime()),
+	}
+	for _, sp := range p.GetSalesPrograms() {
+		out.SalesPrograms = append(out.SalesPrograms, Program(sp))
+	}
+	return out
+}
+
+// AvailabilityPB maps a market list.
+func AvailabilityPB(a domain.Availability) *catalogv1.MarketAvailability {
+	return &catalogv1.MarketAvailability{
+		Mode:         value[catalogv1.AvailabilityMode](catalogv1.AvailabilityMode_value, "AVAILABILITY_MODE_", a.Mode),
+		CountryCodes: a.Countries,
+	}
+}
+
+// Availability maps a market list.
+func Availability(a *catalogv1.MarketAvailability) domain.Availability {
+	return domain.Availability{
+		Mode:      name[domain.AvailabilityMode](a.GetMode(), "AVAILABILITY_MODE_"),
+		Countries: a.GetCountryCodes(),
+	}
+}
+
+// SkuPB maps a SKU.
+func SkuPB(s domain.Sku) *catalogv1.Sku {
+	out := &catalogv1.Sku{
+		SkuId: s.ID, ProductId: s.ProductID, ProductKind: KindPB(s.ProductKind), DisplayName: s.DisplayName,
+		Description: s.Description,
+		CancellationPolicy: &catalogv1.CancellationPolicy{
+			Kind: value[catalogv1.CancellationPolicyKind](catalogv1.CancellationPolicyKind_value,
+				"CANCELLATION_POLICY_KIND_", s.Cancellation.Kind),
+			WindowDays: s.Cancellation.WindowDays,
+		},
+		AutorenewDefault: &catalogv1.AutoRenewDefault{
+			Enabled: s.AutoRenew.Enabled, EffectiveFrom: Timestamp(s.AutoRenew.EffectiveFrom), Renewable: s.AutoRenew.Renewable,
+		},
+		KeyType:                            value[catalogv1.KeyType](catalogv1.KeyType_value, "KEY_TYPE_", s.KeyType),
+		InstallationInstructionsUrl:        s.InstallationInstructionsURL,
+		MaximumQuantity:                    s.MaximumQuantity,
+		Availability:                       AvailabilityPB(s.Availability),
+		AzureHybridBenefitMaxSavingPercent: s.AHBMaxSavingPercent,
+		Discontinued:                       s.Discontinued,
+		DiscontinueTime:                    Timestamp(s.DiscontinueTime),
+		EquivalentSkuId:                    s.EquivalentSkuID,
+		Etag:                               s.Etag,
+		CreateTime:                         Timestamp(s.CreateTime),
+		UpdateTime:                         Timestamp(s.UpdateTime),
+	}
+	for _, o := range s.TermOptions {
+		t := &catalogv1.TermOption{Term: TermPB(o.Term)}
+		for _, p := range o.Plans {
+			t.BillingPlans = append(t.BillingPlans, PlanPB(p))
+		}
+		out.TermOptions = append(out.TermOptions, t)
+	}
+	for _, d := range s.DownloadVariants {
+		out.DownloadVariants = append(out.DownloadVariants, &catalogv1.DownloadVariant{
+			VariantId: d.ID, Version: d.Version, Language: d.Language, FileType: d.FileType,
+			OperatingSystem: d.OperatingSystem, SizeBytes: d.SizeBytes,
+		})
+	}
+	return out
+}
+
+// Sku maps a SKU.
+func Sku(s *catalogv1.Sku) domain.Sku {
+	out := domain.Sku{
+		ID: s.GetSkuId(), ProductID: s.GetProductId(), ProductKind: Kind(s.GetProductKind()),
+		DisplayName: s.GetDisplayName(), Description: s.GetDescription(),
+		Cancellation: domain.CancellationPolicy{
+			Kind:       name[domain.CancellationKind](s.GetCancellationPolicy().GetKind(), "CANCELLATION_POLICY_KIND_"),
+			WindowDays: s.GetCancellationPolicy().GetWindowDays(),
+		},
+		AutoRenew: domain.AutoRenewDefault{
+			Enabled:       s.GetAutorenewDefault().GetEnabled(),
+			EffectiveFrom: Time(s.GetAutorenewDefault().GetEffectiveFrom()),
+			Renewable:     s.GetAutorenewDefault().GetRenewable(),
+		},
+		KeyType:                     name[domain.KeyType](s.GetKeyType(), "KEY_TYPE_"),
+		InstallationInstructionsURL: s.GetInstallationInstructionsUrl(),
+		MaximumQuantity:             s.GetMaximumQuantity(),
+		Availability:                Availability(s.GetAvailability()),
+		AHBMaxSavingPercent:         s.GetAzureHybridBenefitMaxSavingPercent(),
+		Discontinued:                s.GetDiscontinued(),
+		DiscontinueTime:             Time(s.GetDiscontinueTime()),
+		EquivalentSkuID:             s.GetEquivalentSkuId(),
+		Etag:                        s.GetEtag(),
+		CreateTime:                  Time(s.GetCreateTime()),
+		UpdateTime:                  Time(s.GetUpdateTime()),
+	}
+	for _, o := range s.GetTermOptions() {
+		t := domain.TermOption{Term: Term(o.GetTerm())}
+		for _, p := range o.GetBillingPlans() {
+			t.Plans = append(t.Plans, Plan(p))
+		}
+		out.TermOptions = append(out.TermOptions, t)
+	}
+	for _, d := range s.GetDownloadVariants() {
+		out.DownloadVariants = append(out.DownloadVariants, domain.DownloadVariant{
+			ID: d.GetVariantId(), Version: d.GetVersion(), Language: d.GetLanguage(), FileType: d.GetFileType(),
+			OperatingSystem: d.GetOperatingSystem(), SizeBytes: d.GetSizeBytes(),
+		})
+	}
+	return out
+}
+
+// MoneyPB maps an amount.
+func MoneyPB(m domain.Money) *commonv1.Money {
+	return &commonv1.Money{AmountMinor: m.AmountMinor, CurrencyCode: m.CurrencyCode}
+}
+
+// Money maps an amount.
+func Money(m *commonv1.Money) domain.Money {
+	return domain.Money{AmountMinor: m.GetAmountMinor(), CurrencyCode: m.GetCurrencyCode()}
+}
+
+// PricePB maps a price, with the derived fields: periods per term, term price, tax-inclusive
+// (CA-4, BI-2).
+func PricePB(p domain.Price) *catalogv1.Price {
+	return &catalogv1.Price{
+		SkuId: p.SkuID, CountryCode: p.CountryCode, Term: TermPB(p.Term), BillingPlan: PlanPB(p.Plan),
+		BillingPeriodPrice:    MoneyPB(p.BillingPeriodPrice),
+		BillingPeriodsPerTerm: p.PeriodsPerTerm(),
+		TermPrice:             MoneyPB(p.TermPrice()),
+		TaxInclusive:          p.TaxInclusive(),
+		Etag:                  p.Etag,
+		CreateTime:            Timestamp(p.CreateTime),
+		UpdateTime:            Timestamp(p.UpdateTime),
+	}
+}
+
+// Price maps a price (the derived fields are recomputed from the rest, never read).
+func Price(p *catalogv1.Price) domain.Price {
+	return domain.Price{
+		PriceKey: domain.PriceKey{SkuID: p.GetSkuId(), CountryCode: p.GetCountryCode(),
+			Term: Term(p.GetTerm()), Plan: Plan(p.GetBillingPlan())},
+		BillingPeriodPrice: Money(p.GetBillingPeriodPrice()),
+		Etag:               p.GetEtag(),
+		CreateTime:         Time(p.GetCreateTime()),
+		UpdateTime:         Time(p.GetUpdateTime()),
+	}
+}
