@@ -45,9 +45,10 @@ import (
 //
 // One client connection and one partner token (an Admin agent's, as an order flow carries) serve
 // both RPCs. Workers (PARTNERHUB_BENCH_WORKERS,
-// default 32) call back to back for a fixed phase (PARTNERHUB_BENCH_PHASE, default 1s); phases of
-// the two RPCs alternate (no-op, GetSku, GetSku, no-op, ...; PARTNERHUB_BENCH_ROUNDS rounds of two,
-// default 3) so drift hits both alike. Reported: ops/s of each, their ratio (acceptance: ≥ 0.8),
+// default 32) call back to back for a fixed phase (PARTNERHUB_BENCH_PHASE, default 250ms); phases
+// of the two RPCs alternate (no-op, GetSku, GetSku, no-op, ...; PARTNERHUB_BENCH_ROUNDS rounds of
+// two, default 16) so drift and GC cycles hit both alike: many short phases give a steadier ratio
+// than a few long ones. Reported: ops/s of each, their ratio (acceptance: ≥ 0.8),
 // p50/p99 latency of each, database reads per 1,000 GetSku calls from the catalog's counter
 // partnerhub_catalog_store_reads_total on its admin /metrics (acceptance: ≤ 1), and heap bytes
 // and allocations per call of each (B/op and allocs/op are GetSku's; client and server together,
@@ -76,8 +77,8 @@ func BenchmarkCatalogGetSku(b *testing.B) {
 
 func benchCatalogGetSku(b *testing.B, redisAddr string) {
 	workers := envInt(b, "PARTNERHUB_BENCH_WORKERS", 32)
-	rounds := envInt(b, "PARTNERHUB_BENCH_ROUNDS", 3)
-	phase := 1 * time.Second
+	rounds := envInt(b, "PARTNERHUB_BENCH_ROUNDS", 16)
+	phase := 250 * time.Millisecond
 	if s := os.Getenv("PARTNERHUB_BENCH_PHASE"); s != "" {
 		d, err := time.ParseDuration(s)
 		if err != nil || d <= 0 {

@@ -188,7 +188,7 @@ func (a *Aside) Close() {
 // it. Any cache error (Redis down, timeout) degrades to load: counted, logged at most once per
 // interval, never returned. Errors of load are returned as they are and not cached; a panic in
 // load is re-raised in every caller waiting for it. The only other error is ctx's, when it ends
-// first. The returned slice is the caller's own.
+// first. The returned slice may be shared with the cache and other callers: never modify it.
 func (a *Aside) Get(ctx context.Context, key string, load func(ctx context.Context) (value []byte, found bool, err error)) (value []byte, found bool, err error) {
 	if !a.usable.Load() && !a.resume() {
 		return a.bypass(ctx, key, load)

@@ -39,7 +39,8 @@ func Jitter(ttl time.Duration, fraction float64) time.Duration {
 type Versioned interface {
 	Cache
 	// GetGuarded returns the guarded value under key (ok false when there is none) and key's
-	// generation (0: none), read together: on Redis, one round trip.
+	// generation (0: none), read together: on Redis, one round trip. The value may be shared
+	// (the in-process cache returns its stored slice): callers must not modify it.
 	GetGuarded(ctx context.Context, key string) (value []byte, ok bool, gen uint64, err error)
 	// Generation returns key's generation, first giving it a new one that lives for ttl (<= 0:
 	// until evicted) if it has none. Concurrent callers all get the same one.

@@ -1,7 +1,6 @@
 package grpcapi
 
 import (
-	"strconv"
 	"sync"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -29,17 +28,24 @@ type skuResponses struct {
 	max int
 
 	mu sync.RWMutex
-	m  map[string]*catalogv1.GetSkuResponse
+	m  map[skuVersion]*catalogv1.GetSkuResponse
+}
+
+// skuVersion identifies one version of a SKU as GetSku shows it. A struct, not a joined string:
+// the lookup allocates nothing.
+type skuVersion struct {
+	id, etag, kind   string
+	created, updated int64
 }
 
 func newSkuResponses(max int) *skuResponses {
-	return &skuResponses{max: max, m: map[string]*catalogv1.GetSkuResponse{}}
+	return &skuResponses{max: max, m: map[skuVersion]*catalogv1.GetSkuResponse{}}
 }
 
 // response returns the GetSku answer for sku.
 func (r *skuResponses) response(sku domain.Sku) (*catalogv1.GetSkuResponse, error) {
-	key := sku.ID + "\x00" + sku.Etag + "\x00" + string(sku.ProductKind) + "\x00" +
-		strconv.FormatInt(sku.CreateTime.UnixNano(), 36) + "\x00" + strconv.FormatInt(sku.UpdateTime.UnixNano(), 36)
+	key := skuVersion{id: sku.ID, etag: sku.Etag, kind: string(sku.ProductKind),
+		created: sku.CreateTime.UnixNano(), updated: sku.UpdateTime.UnixNano()}
 	r.mu.RLock()
 	resp, ok := r.m[key]
 	r.mu.RUnlock()
