@@ -2,8 +2,6 @@ package grpcapi_test
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"testing"
 	"time"
 
@@ -20,8 +18,6 @@ import (
 	"github.com/partnerhub/partnerhub/pkg/auth"
 	"github.com/partnerhub/partnerhub/pkg/cache"
 	"github.com/partnerhub/partnerhub/pkg/clock"
-	"github.com/partnerhub/partnerhub/pkg/server"
-	"github.com/partnerhub/partnerhub/pkg/svc"
 	"github.com/partnerhub/partnerhub/pkg/testkit"
 	"github.com/partnerhub/partnerhub/services/catalog/internal/adapters/cached"
 	catsql "github.com/partnerhub/partnerhub/services/catalog/internal/adapters/sql"
@@ -129,47 +125,16 @@ type stack struct {
 
 func newStack(t *testing.T) *stack {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
 	db := testkit.OpenDB(t, testkit.SQLiteDSN(t), migrations.FS, "catalog_schema")
 	aside := cache.NewAside(cache.NewMemory(1000), cache.AsideOptions{Name: "catalog"})
 	t.Cleanup(aside.Close)
 	a := app.New(cached.New(catsql.New(db, nil), aside, nil), markets{}, partners{}, customers{},
 		clock.NewFake(time.Date(2026, 1, 10, 12, 0, 0, 0, time.UTC)))
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(server.Config{
-		Name: "catalog", GRPCAddr: "127.0.0.1:0",
-		Verifier: auth.NewVerifier(auth.StaticKeys{"k1": pub}, time.Now),
-		Register: func(gs *grpc.Server) { grpcapi.Register(gs, a) },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	conn, err := svc.Dial(srv.GRPCAddr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		conn.Close()
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("server: %v", err)
-		}
-	})
+	served := testkit.Serve(t, "catalog", func(gs *grpc.Server) { grpcapi.Register(gs, a) })
 	s := &stack{
-		catalog: catalogv1.NewCatalogServiceClient(conn),
-		admin:   catalogv1.NewCatalogAdminServiceClient(conn),
-		token: func(p auth.Principal) string {
-			tok, err := auth.Sign(auth.SigningKey{ID: "k1", Private: priv}, p, time.Now(), time.Hour)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return tok
-		},
+		catalog: catalogv1.NewCatalogServiceClient(served.Conn),
+		admin:   catalogv1.NewCatalogAdminServiceClient(served.Conn),
+		token:   func(p auth.Principal) string { return served.Token(t, p) },
 	}
 	if _, err := s.admin.ImportCatalog(s.as(service), &catalogv1.ImportCatalogRequest{RequestId: rid(),
 		Content: []byte(catalogYAML), Format: catalogv1.CatalogFormat_CATALOG_FORMAT_YAML}); err != nil {

@@ -2,8 +2,6 @@ package grpcapi
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"reflect"
 	"testing"
 	"time"
@@ -17,9 +15,7 @@ import (
 	"github.com/partnerhub/partnerhub/pkg/auth"
 	"github.com/partnerhub/partnerhub/pkg/clock"
 	"github.com/partnerhub/partnerhub/pkg/errs"
-	"github.com/partnerhub/partnerhub/pkg/server"
-	"github.com/partnerhub/partnerhub/pkg/store"
-	"github.com/partnerhub/partnerhub/pkg/svc"
+	"github.com/partnerhub/partnerhub/pkg/testkit"
 	dasql "github.com/partnerhub/partnerhub/services/delegatedadmin/internal/adapters/sql"
 	"github.com/partnerhub/partnerhub/services/delegatedadmin/internal/app"
 	"github.com/partnerhub/partnerhub/services/delegatedadmin/internal/domain"
@@ -49,52 +45,14 @@ type stack struct {
 
 func newStack(t *testing.T) *stack {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	db, err := store.Open(ctx, "sqlite::memory:")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Migrate(ctx, migrations.FS, "delegatedadmin_schema"); err != nil {
-		t.Fatal(err)
-	}
+	db := testkit.OpenDB(t, "sqlite::memory:", migrations.FS, "delegatedadmin_schema")
 	clk := clock.NewFake(time.Date(2026, 1, 10, 12, 0, 0, 0, time.UTC))
 	a := app.New(dasql.New(db), allowAll{}, clk, app.Options{ApprovalBaseURL: "https://partnerhub.example/delegated-admin/"})
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(server.Config{
-		Name: "delegatedadmin", GRPCAddr: "127.0.0.1:0",
-		Verifier: auth.NewVerifier(auth.StaticKeys{"k1": pub}, time.Now),
-		Register: func(gs *grpc.Server) { Register(gs, a) },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	conn, err := svc.Dial(srv.GRPCAddr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		conn.Close()
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("server: %v", err)
-		}
-		db.Close()
-	})
+	served := testkit.Serve(t, "delegatedadmin", func(gs *grpc.Server) { Register(gs, a) })
 	return &stack{
-		client: delegatedadminv1.NewDelegatedAdminServiceClient(conn),
+		client: delegatedadminv1.NewDelegatedAdminServiceClient(served.Conn),
 		clock:  clk,
-		token: func(p auth.Principal) string {
-			tok, err := auth.Sign(auth.SigningKey{ID: "k1", Private: priv}, p, time.Now(), time.Hour)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return tok
-		},
+		token:  func(p auth.Principal) string { return served.Token(t, p) },
 	}
 }
 
