@@ -113,6 +113,13 @@ type Aside struct {
 	logMu      sync.Mutex
 	lastLog    time.Time
 	suppressed int
+
+	// broadcast, set by NewNear (at most one Near per Aside), tells the near caches of every
+	// instance about invalidations the retry loop has just delivered to the cache: an owed
+	// invalidation is not delivered until they have dropped the keys too, else an instance could
+	// keep serving its near copy of a value the cache no longer holds. all means every key (an
+	// owed flush). It is called without a.mu held; an error leaves the keys owed.
+	broadcast func(keys []string, all bool) error
 }
 
 // NewAside returns a cache-aside reader over c, which must implement Versioned (Memory and Redis
@@ -303,7 +310,16 @@ func (a *Aside) Invalidate(ctx context.Context, keys ...string) error {
 	}
 	a.m.errors.WithLabelValues("invalidate").Inc()
 	a.warn("invalidate", err)
+	a.owe(keys)
+	return fmt.Errorf("cache %s: invalidate %d keys: %w: %w", a.name, len(keys), ErrInvalidationDeferred, err)
+}
+
+// owe records invalidations of keys that are not (or not completely) delivered and degrades the
+// Aside until the retry loop has delivered them. Invalidate uses it when the cache fails; Near
+// when the cache took the invalidation but the broadcast to the near caches failed.
+func (a *Aside) owe(keys []string) {
 	a.mu.Lock()
+	defer a.mu.Unlock()
 	if len(a.pending)+len(keys) > a.maxPending {
 		// Too many to remember: owe a flush of everything instead, which covers these keys.
 		a.seq++
@@ -316,8 +332,6 @@ func (a *Aside) Invalidate(ctx context.Context, keys ...string) error {
 		}
 	}
 	a.degradeLocked()
-	a.mu.Unlock()
-	return fmt.Errorf("cache %s: invalidate %d keys: %w: %w", a.name, len(keys), ErrInvalidationDeferred, err)
 }
 
 // fail records a cache error and degrades the Aside.
@@ -396,6 +410,7 @@ func (a *Aside) tryRecover() bool {
 	for k, s := range a.pending {
 		keys, seqs = append(keys, k), append(seqs, s)
 	}
+	broadcast := a.broadcast
 	a.mu.Unlock()
 
 	// The client's own timeouts bound each try as well; this keeps a try from outliving the
@@ -406,8 +421,16 @@ func (a *Aside) tryRecover() bool {
 	switch {
 	case flushAll != 0:
 		op, err = "flush", a.c.FlushGuarded(ctx)
+		if err == nil && broadcast != nil {
+			// After the flush, not before: a near cache that dropped everything first could
+			// refill from the old values still in the cache.
+			op, err = "broadcast", broadcast(nil, true)
+		}
 	case len(keys) > 0:
 		op, err = "invalidate", a.c.Bump(ctx, a.genTTL, keys...)
+		if err == nil && broadcast != nil {
+			op, err = "broadcast", broadcast(keys, false)
+		}
 	default:
 		err = a.c.Ping(ctx)
 	}

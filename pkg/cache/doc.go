@@ -41,8 +41,9 @@
 //  4. A fill refused because of an invalidation still answers its callers (their reads were
 //     concurrent with the write, so either value is correct for them); it just is not stored.
 //
-// (A version key compared on write, rather than pub/sub: a published invalidation is lost by
-// whoever is disconnected at that moment, and nothing would tell it.)
+// (A version key compared on write, rather than pub/sub alone: a published invalidation is lost
+// by whoever is disconnected at that moment, and nothing would tell it. Near, below, uses pub/sub
+// only with leases and acknowledgements, which do tell.)
 //
 // # Outages
 //
@@ -89,12 +90,104 @@
 // Redis clients should have short timeouts (see NewRedis): a hung Redis holds up the requests
 // that find it hung, until the first error opens the circuit.
 //
+// # Near: an in-process cache in front of Redis
+//
+// With Redis every warm Aside read is a round trip. Near (NewNear) puts a bounded in-process
+// cache, the near cache, in front of an Aside whose cache is Redis, and keeps it exactly as fresh
+// as the Aside: when a Near's Invalidate returns (without error), no instance serves an older
+// value from its near cache. Misses, and all reads while the near cache is off, go through the
+// Aside, with everything above (generations, shared loads, degraded mode, owed invalidations).
+//
+// Each instance holds a lease: a token in one Redis sorted set, <prefix>near:leases, scored with
+// its expiry on Redis's clock (TIME in Lua scripts, so every instance and writer compares on one
+// clock). Its near cache is on only while
+//
+//  1. it is subscribed to <prefix>near:inval, confirmed by Redis, and has joined with a token
+//     taken after that confirmation;
+//  2. its last successful lease renewal was sent less than ServeFor ago (local monotonic clock;
+//     ServeFor < LeaseTTL, renewals every Heartbeat < ServeFor), checked on every Get;
+//  3. its Aside is not degraded.
+//
+// Losing the subscription empties the near cache, then gives the token back (ZREM); the next
+// confirmed subscription takes a new token. A renewal refused (the token ran out or was revoked)
+// turns the near cache off at once and starts a new subscription. Every change of state, every
+// dropped key and every flush moves a per-shard generation.
+//
+// A write: the database commits, then Near.Invalidate(keys)
+//
+//  1. invalidates through the Aside (new Redis generations: the next Aside read is fresh);
+//  2. drops the keys from its own near cache (after 1, not before: a Get starting between a
+//     drop and the Redis invalidation could read and keep the old value);
+//  3. reads the registry and publishes {id, from, keys} on the channel, in one Lua script, so the
+//     list of leases is the one at the instant of the publication;
+//  4. waits until every other live lease in that list has acknowledged (each subscriber drops
+//     the keys, then SADDs its token to <prefix>near:acks:<id> and publishes a wake-up to the
+//     writer), has left the registry, or has been revoked; after AckTimeout it revokes the
+//     leases still silent (score negated: they can no longer be renewed) and waits until they
+//     would have run out. The wait is bounded by AckTimeout + LeaseTTL.
+//
+// A fill (storing a value read through the Aside) reads the key's shard generation before the
+// usability check, and stores only if the generation is unchanged and the near cache is still on.
+// A hit checks usability before looking the key up.
+//
+// Why no instance X serves a stale value after Invalidate returned at time T. Suppose a Get on X
+// starting after T hits an entry older than the write. That entry was filled by a read G0 whose
+// Aside read started before step 1 returned (else the Aside's guarantee makes it fresh), so G0's
+// generation read and usability check came before step 1 as well, under some token τ0 of X.
+//
+//   - If τ0 was in the list of step 3, the writer returned only after one of: X acknowledged
+//     under τ0, having dropped the key and moved its generation after step 1, so G0's fill was
+//     either deleted or refused; or τ0 left the registry, which X does only after emptying its
+//     near cache, and X cannot use τ0 again; or τ0 ran out or was revoked and the writer waited
+//     until its expiry: X's last renewal of τ0 was sent before Redis executed it, so X stopped
+//     using τ0 by then + ServeFor < expiry ≤ T. Any later token of X starts after a flush.
+//   - If τ0 was not in the list, τ0 had run out before step 3 (and so X stopped using it before
+//     then, as above) or had not joined yet; but G0's usability check under τ0 came before step
+//     1, so τ0 had joined before step 3. Contradiction.
+//   - A token X takes after T is taken after a flush that follows every moment X used an earlier
+//     one, so G0's fill is refused by the generation or emptied by the flush.
+//
+// An unacknowledged instance thus costs the write up to AckTimeout + LeaseTTL, never freshness.
+// The argument assumes what leases always do: that Redis keeps the registry (a registry found
+// missing, because Redis restarted empty or evicted it, is recreated with a "~since" mark and
+// writers wait one LeaseTTL before trusting it, which outlasts every lease it may have lost), that
+// its clock does not jump (TIME drives the expiries), and that clock rates differ by much less
+// than LeaseTTL−ServeFor.
+//
+// When Redis cannot be reached:
+//
+//   - The Aside's invalidation fails: it owes the keys (as above). The writer's near cache is
+//     off (its Aside is degraded); Invalidate waits LeaseTTL before returning the error wrapping
+//     ErrInvalidationDeferred: every instance cut off from Redis as well has stopped using its
+//     near cache by then (its last renewal was before the failure). When the Aside's retry
+//     delivers the owed invalidation it also broadcasts it (steps 3 and 4), and only then is it
+//     delivered; a broadcast that fails leaves it owed.
+//   - The Redis invalidation succeeds but the broadcast fails: the Aside owes the keys again (and
+//     re-delivers and broadcasts them later), same wait, same error.
+//   - So the one new window is the partition case (a) above, for near caches too: instances that
+//     still reach Redis while the writer does not may serve their near copy until the writer's
+//     retry delivers and broadcasts, at most the TTL.
+//
+// Redis down for everyone: no lease is renewed, every near cache goes off within ServeFor, reads
+// go to the Aside, which degrades to the database. When Redis is back, instances resubscribe and
+// rejoin, with empty near caches.
+//
 // # Metrics
 //
 // On AsideOptions.Registry, labelled cache=AsideOptions.Name:
 //
 //	partnerhub_cache_requests_total{cache,result}  result: hit, negative_hit, miss, bypass
 //	partnerhub_cache_loads_total{cache}            calls of load, after merging concurrent misses
-//	partnerhub_cache_errors_total{cache,op}        op: get, generation, set, invalidate, flush, probe
+//	partnerhub_cache_errors_total{cache,op}        op: get, generation, set, invalidate, flush, probe,
+//	                                               broadcast (Near)
 //	partnerhub_cache_degraded{cache}               1 while degraded or waiting to resume, else 0
+//
+// A Near adds, on NearOptions.Registry, labelled with its Aside's name:
+//
+//	partnerhub_cache_near_requests_total{cache,result}     result: hit, miss, bypass (near cache off)
+//	partnerhub_cache_near_usable{cache}                    1 while the near cache is on (per heartbeat)
+//	partnerhub_cache_near_invalidate_wait_seconds{cache}   histogram: publish and acknowledgements
+//	partnerhub_cache_near_revocations_total{cache}         leases revoked for want of an acknowledgement
+//	partnerhub_cache_near_flushes_total{cache,reason}      reason: subscription, lease, join, degraded,
+//	                                                       message, close
 package cache

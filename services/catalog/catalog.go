@@ -1,6 +1,7 @@
 // Package catalog is the composition root of the catalog service: products, SKUs, markets,
-// prices and policies (CA-1..CA-11), read through a cache-aside cache (Redis, or in-process in the
-// devstack). Run is public so that deploy/devstack can run all six services in one process.
+// prices and policies (CA-1..CA-11), read through a cache-aside cache (Redis with a coherent
+// in-process near cache in front, or in-process only in the devstack). Run is public so that
+// deploy/devstack can run all six services in one process.
 package catalog
 
 import (
@@ -93,14 +94,14 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("identity-addr %q: %w", cfg.IdentityAddr, err)
 	}
-	c, closeCache := newCache(ctx, cfg.RedisAddr, rt.Log)
+	c, client, closeCache := newCache(ctx, cfg.RedisAddr, rt.Log)
 	defer closeCache()
-	parts, err := build(deps{db: rt.DB, cache: c, cacheTTL: cfg.CacheTTL, clock: rt.Clock, log: rt.Log,
+	parts, err := build(deps{db: rt.DB, cache: c, redis: client, cacheTTL: cfg.CacheTTL, clock: rt.Clock, log: rt.Log,
 		metrics: rt.Metrics, identity: conn})
 	if err != nil {
 		return err
 	}
-	defer parts.aside.Close()
+	defer parts.close() // before closeCache: the near cache gives its lease back through the client
 
 	// Background work stops with the server, and Run waits for it before the database closes.
 	bgCtx, stop := context.WithCancel(ctx)
@@ -118,8 +119,11 @@ func Run(ctx context.Context, cfg Config) error {
 
 // deps are what build wires together.
 type deps struct {
-	db       *store.DB
-	cache    cache.Cache // must implement cache.Versioned (Memory and Redis do)
+	db    *store.DB
+	cache cache.Cache // must implement cache.Versioned (Memory and Redis do)
+	// redis is the client behind cache when it is Redis (nil for the in-process cache): the near
+	// cache in front of the Aside talks to the other instances through it.
+	redis    redis.UniversalClient
 	cacheTTL time.Duration
 	clock    clock.Clock
 	log      *zap.Logger
@@ -131,7 +135,17 @@ type deps struct {
 type parts struct {
 	app     *app.App
 	aside   *cache.Aside
+	near    *cache.Near // nil with the in-process cache
 	markets *identity.Markets
+}
+
+// close stops the caches' goroutines, the near cache first: it gives its lease back, so that
+// other instances' writes stop waiting for it at once.
+func (p parts) close() {
+	if p.near != nil {
+		p.near.Close()
+	}
+	p.aside.Close()
 }
 
 // build wires the use cases: SQL repository (counting its reads), the cache decorator over it,
@@ -145,10 +159,20 @@ func build(d deps) (parts, error) {
 	}
 	aside := cache.NewAside(d.cache, cache.AsideOptions{Name: Name, TTL: d.cacheTTL, NegativeTTL: NegativeTTL,
 		Registry: d.metrics, Log: d.log})
-	repo := cached.New(catalogsql.New(d.db, reads), aside, func(err error) {
+	p := parts{aside: aside, markets: identity.NewMarkets(d.identity, identity.MarketsOptions{Log: d.log})}
+	// With Redis, a near cache in each instance answers warm reads without a round trip (issue
+	// 4: GetSku at close to an empty RPC's throughput), kept exactly as fresh as Redis by
+	// pkg/cache's lease protocol: a write's invalidation returns only once no instance can serve
+	// the old value from its near cache. In process, the Aside's cache is already near.
+	var reader cached.Aside = aside
+	if d.redis != nil {
+		p.near = cache.NewNear(aside, d.redis, cache.NearOptions{Prefix: redisPrefix, InstanceID: Name,
+			MaxEntries: 100_000, Registry: d.metrics, Log: d.log})
+		reader = p.near
+	}
+	repo := cached.New(catalogsql.New(d.db, reads), reader, func(err error) {
 		d.log.Warn("catalog cache: invalidation deferred until the cache answers", zap.Error(err))
 	})
-	p := parts{aside: aside, markets: identity.NewMarkets(d.identity, identity.MarketsOptions{Log: d.log})}
 	checker := tenancy.New(identityv1.NewRelationshipServiceClient(d.identity), nil, tenancy.Options{})
 	p.app = app.New(repo, p.markets, identity.NewPartners(d.identity, 0, nil), identity.NewCustomers(checker), d.clock)
 	return p, nil
@@ -187,14 +211,17 @@ func seedLoop(ctx context.Context, a *app.App, log *zap.Logger) {
 	}
 }
 
-// newCache returns the catalog's cache and how to close it: Redis when configured, else
-// in-process. A Redis that does not answer at start is logged, not fatal: the catalog degrades
-// to its database and the client reconnects by itself. The client's timeouts are short (pkg/cache
+// redisPrefix is the catalog's key prefix in a Redis shared with other services.
+const redisPrefix = "catalog:"
+
+// newCache returns the catalog's cache, its Redis client (nil in process) and how to close them:
+// Redis when configured, else in-process. A Redis that does not answer at start is logged, not
+// fatal: the catalog degrades to its database and the client reconnects by itself. The client's timeouts are short (pkg/cache
 // NewRedis): a hung Redis must not hold requests up for long before the Aside bypasses it.
-func newCache(ctx context.Context, addr string, log *zap.Logger) (cache.Cache, func()) {
+func newCache(ctx context.Context, addr string, log *zap.Logger) (cache.Cache, redis.UniversalClient, func()) {
 	if addr == "" {
 		log.Info("catalog cache: in-process")
-		return cache.NewMemory(100_000), func() {}
+		return cache.NewMemory(100_000), nil, func() {}
 	}
 	client := redis.NewClient(&redis.Options{Addr: addr, DialTimeout: time.Second, ReadTimeout: 200 * time.Millisecond,
 		WriteTimeout: 200 * time.Millisecond, MaxRetries: 1, DialerRetries: 1, ContextTimeoutEnabled: true})
@@ -206,7 +233,7 @@ func newCache(ctx context.Context, addr string, log *zap.Logger) (cache.Cache, f
 	} else {
 		log.Info("catalog cache: Redis", zap.String("redis_addr", addr))
 	}
-	return cache.NewRedis(client, "catalog:"), func() {
+	return cache.NewRedis(client, redisPrefix), client, func() {
 		if err := client.Close(); err != nil && !errors.Is(err, redis.ErrClosed) {
 			log.Warn("catalog cache: close Redis client", zap.Error(err))
 		}

@@ -52,9 +52,10 @@ func newInstance(t *testing.T, db *store.DB, c cache.Cache) *instance {
 
 func (i *instance) count(op string) float64 { return testutil.ToFloat64(i.reads.WithLabelValues(op)) }
 
-// spyAside records invalidations and can make them fail.
+// spyAside records invalidations and can make them fail. It wraps an Aside, or a Near in front
+// of one (Redis, as the composition root builds it).
 type spyAside struct {
-	*cache.Aside
+	cached.Aside
 	mu          sync.Mutex
 	invalidated [][]string
 	fail        error

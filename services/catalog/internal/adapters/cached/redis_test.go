@@ -20,22 +20,31 @@ import (
 
 // redisCache is a Redis cache as the composition root builds it (short timeouts), one client per
 // catalog instance.
-func redisCache(t *testing.T, addr, prefix string) cache.Cache {
+type redisCache struct {
+	cache.Cache
+	client *redis.Client
+}
+
+func newRedisCache(t *testing.T, addr, prefix string) redisCache {
 	t.Helper()
 	client := redis.NewClient(&redis.Options{Addr: addr, DialTimeout: time.Second, ReadTimeout: 200 * time.Millisecond,
 		WriteTimeout: 200 * time.Millisecond, MaxRetries: 1, DialerRetries: 1, ContextTimeoutEnabled: true})
 	t.Cleanup(func() { _ = client.Close() })
-	return cache.NewRedis(client, prefix)
+	return redisCache{Cache: cache.NewRedis(client, prefix), client: client}
 }
 
-// redisInstance is newInstance over Redis, retrying a failed cache every 100 ms.
-func redisInstance(t *testing.T, db *store.DB, c cache.Cache) *instance {
+// redisInstance is newInstance over Redis as the composition root builds it, a near cache in
+// front of the Aside, with short leases (tests wait for them when Redis is away) and a failed
+// cache retried every 100 ms.
+func redisInstance(t *testing.T, db *store.DB, c redisCache) *instance {
 	t.Helper()
 	reads := catsql.NewReadCounter()
-	aside := cache.NewAside(c, cache.AsideOptions{Name: "catalog", TTL: time.Minute, NegativeTTL: 5 * time.Second,
+	aside := cache.NewAside(c.Cache, cache.AsideOptions{Name: "catalog", TTL: time.Minute, NegativeTTL: 5 * time.Second,
 		RetryInterval: 100 * time.Millisecond})
 	t.Cleanup(aside.Close)
-	spy := &spyAside{Aside: aside}
+	near := cache.NewNear(aside, c.client, cache.NearOptions{LeaseTTL: 400 * time.Millisecond})
+	t.Cleanup(near.Close) // before the Aside's: cleanups run last first
+	spy := &spyAside{Aside: near}
 	return &instance{repo: cached.New(catsql.New(db, reads), spy, nil), reads: reads, spy: spy}
 }
 
@@ -44,7 +53,7 @@ func TestRedis_HitAfterMiss(t *testing.T) {
 	ctx := context.Background()
 	addr := testkit.StartRedis(t)
 	db := openDB(t)
-	in := redisInstance(t, db, redisCache(t, addr, t.Name()+":"))
+	in := redisInstance(t, db, newRedisCache(t, addr, t.Name()+":"))
 	seedCatalog(t, in.repo)
 	for range 3 {
 		if _, err := in.repo.Sku(ctx, skuID); err != nil {
@@ -62,8 +71,8 @@ func TestRedis_SetPriceThenGetPriceOnBothInstances(t *testing.T) {
 	ctx := context.Background()
 	addr := testkit.StartRedis(t)
 	db := openDB(t)
-	a := redisInstance(t, db, redisCache(t, addr, t.Name()+":"))
-	b := redisInstance(t, db, redisCache(t, addr, t.Name()+":"))
+	a := redisInstance(t, db, newRedisCache(t, addr, t.Name()+":"))
+	b := redisInstance(t, db, newRedisCache(t, addr, t.Name()+":"))
 	seedCatalog(t, a.repo)
 	for _, i := range []*instance{a, b} {
 		if p, err := i.repo.Price(ctx, priceKey); err != nil || p.BillingPeriodPrice.AmountMinor != 6732 {
@@ -91,7 +100,7 @@ func TestRedis_OutageDegradesToDatabase(t *testing.T) {
 	ctx := context.Background()
 	addr, stop, start := testkit.StartRedisControlled(t)
 	db := openDB(t)
-	in := redisInstance(t, db, redisCache(t, addr, "catalog:"))
+	in := redisInstance(t, db, newRedisCache(t, addr, "catalog:"))
 	seedCatalog(t, in.repo)
 	if _, err := in.repo.Sku(ctx, skuID); err != nil {
 		t.Fatal(err)
@@ -133,7 +142,7 @@ func TestRedis_OutageDegradesToDatabase(t *testing.T) {
 func TestRedis_ConcurrentMissesOneRead(t *testing.T) {
 	ctx := context.Background()
 	addr := testkit.StartRedis(t)
-	in := redisInstance(t, openDB(t), redisCache(t, addr, t.Name()+":"))
+	in := redisInstance(t, openDB(t), newRedisCache(t, addr, t.Name()+":"))
 	seedCatalog(t, in.repo)
 	var wg sync.WaitGroup
 	start := make(chan struct{})
