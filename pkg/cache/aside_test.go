@@ -776,31 +776,7 @@ func BenchmarkAsideHit(b *testing.B) {
 	run := func(b *testing.B, c cache.Cache) {
 		a := cache.NewAside(c, cache.AsideOptions{Name: "bench", TTL: time.Hour, Registry: prometheus.NewRegistry()})
 		b.Cleanup(a.Close)
-		ctx := context.Background()
-		value := make([]byte, 512) // about a SKU with its prices
-		load := func(context.Context) ([]byte, bool, error) { return value, true, nil }
-		if _, _, err := a.Get(ctx, "sku:1", load); err != nil {
-			b.Fatal(err)
-		}
-		b.Run("serial", func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, found, err := a.Get(ctx, "sku:1", load); err != nil || !found {
-					b.Fatal(err)
-				}
-			}
-		})
-		b.Run("parallel", func(b *testing.B) {
-			b.ReportAllocs()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					if _, found, err := a.Get(ctx, "sku:1", load); err != nil || !found {
-						b.Error(err)
-						return
-					}
-				}
-			})
-		})
+		benchWarmHits(b, a.Get)
 	}
 	b.Run("memory", func(b *testing.B) { run(b, cache.NewMemory(10_000)) })
 	b.Run("redis", func(b *testing.B) {
@@ -818,6 +794,39 @@ func BenchmarkAsideHit(b *testing.B) {
 			for b.Loop() {
 				if _, ok, err := c.Get(ctx, "plain"); err != nil || !ok {
 					b.Fatal(err)
+				}
+			}
+		})
+	})
+}
+
+// getter is the read of Aside and Near.
+type getter func(ctx context.Context, key string, load func(context.Context) ([]byte, bool, error)) ([]byte, bool, error)
+
+// benchWarmHits measures warm hits of get on one 512-byte value (about a SKU with its prices),
+// serially and from parallel goroutines.
+func benchWarmHits(b *testing.B, get getter) {
+	ctx := context.Background()
+	value := make([]byte, 512)
+	load := func(context.Context) ([]byte, bool, error) { return value, true, nil }
+	if _, _, err := get(ctx, "sku:1", load); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("serial", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, found, err := get(ctx, "sku:1", load); err != nil || !found {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, found, err := get(ctx, "sku:1", load); err != nil || !found {
+					b.Error(err)
+					return
 				}
 			}
 		})

@@ -481,29 +481,5 @@ func BenchmarkNearHit(b *testing.B) {
 	for !n.Usable() {
 		time.Sleep(time.Millisecond)
 	}
-	ctx := context.Background()
-	value := make([]byte, 512)
-	load := func(context.Context) ([]byte, bool, error) { return value, true, nil }
-	if _, _, err := n.Get(ctx, "sku:1", load); err != nil {
-		b.Fatal(err)
-	}
-	b.Run("serial", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, found, err := n.Get(ctx, "sku:1", load); err != nil || !found {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("parallel", func(b *testing.B) {
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				if _, found, err := n.Get(ctx, "sku:1", load); err != nil || !found {
-					b.Error(err)
-					return
-				}
-			}
-		})
-	})
+	benchWarmHits(b, n.Get)
 }
