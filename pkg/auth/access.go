@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 
 	commonv1 "github.com/partnerhub/partnerhub/gen/partnerhub/common/v1"
+	identityv1 "github.com/partnerhub/partnerhub/gen/partnerhub/identity/v1"
 )
 
 // PolicyFromContracts reads the access rule every partnerhub RPC declares in its contract (the
@@ -68,6 +69,16 @@ func RoleOf(r commonv1.Role) Role { return Role(strings.TrimPrefix(r.String(), "
 
 // ProtoRole converts a token role name back to the contract enum (ROLE_UNSPECIFIED if unknown).
 func ProtoRole(r Role) commonv1.Role { return commonv1.Role(commonv1.Role_value["ROLE_"+string(r)]) }
+
+// ProtoPrincipal converts a principal (without its on-behalf-of) to the contract message that
+// tokens and IssueServiceToken describe it with.
+func ProtoPrincipal(p Principal) *identityv1.Principal {
+	out := &identityv1.Principal{Subject: p.Subject, OrgId: p.OrgID, OrgKind: ProtoOrgKind(p.OrgKind)}
+	for _, r := range p.Roles {
+		out.Roles = append(out.Roles, ProtoRole(r))
+	}
+	return out
+}
 
 // ProtoOrgKind converts an org kind to the contract enum.
 func ProtoOrgKind(k OrgKind) commonv1.OrgKind {

@@ -53,6 +53,23 @@ func (d *fakeDB) loader(k string) func(context.Context) ([]byte, bool, error) {
 	}
 }
 
+// heldLoader returns a load func of key k whose first call reads the row, closes loaded and then
+// waits for release before it returns: the test can write and invalidate between a reader's
+// database read and its cache fill. Later calls return at once.
+func (d *fakeDB) heldLoader(k string) (load func(context.Context) ([]byte, bool, error), loaded, release chan struct{}) {
+	loaded, release = make(chan struct{}), make(chan struct{})
+	var calls atomic.Int32
+	load = func(context.Context) ([]byte, bool, error) {
+		v, ok := d.read(k)
+		if calls.Add(1) == 1 {
+			close(loaded)
+			<-release
+		}
+		return v, ok, nil
+	}
+	return load, loaded, release
+}
+
 // fakeClock is a clock that moves only when told to.
 type fakeClock struct{ ns atomic.Int64 }
 
@@ -363,16 +380,7 @@ func TestAsideStaleFillRace(t *testing.T) {
 		a := newTestAside(t, newCache(), cache.AsideOptions{})
 		b := newTestAside(t, newCache(), cache.AsideOptions{})
 
-		loaded, release := make(chan struct{}), make(chan struct{})
-		var calls atomic.Int32
-		slowFirst := func(ctx context.Context) ([]byte, bool, error) {
-			v, ok := db.read("price:1")
-			if calls.Add(1) == 1 {
-				close(loaded)
-				<-release
-			}
-			return v, ok, nil
-		}
+		slowFirst, loaded, release := db.heldLoader("price:1")
 		type result struct {
 			v   string
 			err error
@@ -682,16 +690,7 @@ func TestAsideOutageBypassLoadsAreNotJoinedAfterInvalidate(t *testing.T) {
 	net.down.Store(true)
 	db := newFakeDB()
 	db.set("k", "old")
-	loaded, release := make(chan struct{}), make(chan struct{})
-	var calls atomic.Int32
-	slowFirst := func(context.Context) ([]byte, bool, error) {
-		v, ok := db.read("k")
-		if calls.Add(1) == 1 {
-			close(loaded)
-			<-release
-		}
-		return v, ok, nil
-	}
+	slowFirst, loaded, release := db.heldLoader("k")
 	done := make(chan string, 1)
 	go func() {
 		v, _, _ := a.Get(t.Context(), "k", slowFirst)

@@ -171,16 +171,7 @@ func TestNearStaleFillRace(t *testing.T) {
 	waitUsable(t, a, b)
 	db := newFakeDB()
 	db.set("price:1", "old")
-	loaded, release := make(chan struct{}), make(chan struct{})
-	var calls atomic.Int32
-	slowFirst := func(context.Context) ([]byte, bool, error) {
-		v, ok := db.read("price:1")
-		if calls.Add(1) == 1 {
-			close(loaded)
-			<-release
-		}
-		return v, ok, nil
-	}
+	slowFirst, loaded, release := db.heldLoader("price:1")
 	done := make(chan string, 1)
 	go func() {
 		v, _, err := b.Get(t.Context(), "price:1", slowFirst)

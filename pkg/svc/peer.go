@@ -202,7 +202,7 @@ func (s *IdentityTokens) Token(ctx context.Context, obo *auth.Principal) (string
 func (s *IdentityTokens) issue(ctx context.Context, key string, obo *auth.Principal) (string, error) {
 	req := &identityv1.IssueServiceTokenRequest{ClientId: s.ClientID(), ClientSecret: s.opts.Secret}
 	if obo != nil {
-		req.OnBehalfOf = protoPrincipal(*obo)
+		req.OnBehalfOf = auth.ProtoPrincipal(*obo)
 	}
 	resp, err := s.client.IssueServiceToken(ctx, req)
 	if err != nil {
@@ -260,14 +260,6 @@ func principalKey(p *auth.Principal) string {
 		b.WriteString(string(r))
 	}
 	return b.String()
-}
-
-func protoPrincipal(p auth.Principal) *identityv1.Principal {
-	out := &identityv1.Principal{Subject: p.Subject, OrgId: p.OrgID, OrgKind: auth.ProtoOrgKind(p.OrgKind)}
-	for _, r := range p.Roles {
-		out.Roles = append(out.Roles, auth.ProtoRole(r))
-	}
-	return out
 }
 
 func envSvc(name string) string { return strings.ToUpper(strings.ReplaceAll(name, "-", "_")) }

@@ -113,9 +113,7 @@ func (a *App) SetAvailability(ctx context.Context, skuID string, av domain.Avail
 		return domain.Sku{}, err
 	}
 	var v errs.Violations
-	if !domain.ValidSkuID(skuID) {
-		v.Add("sku_id", "must be a SKU ID: the product ID, a colon and four digits, not %q", skuID)
-	}
+	checkSkuID(&v, "sku_id", skuID)
 	domain.CheckAvailability(&v, "availability", av)
 	if err := v.Err(); err != nil {
 		return domain.Sku{}, err
@@ -133,14 +131,12 @@ func (a *App) DiscontinueSku(ctx context.Context, skuID, equivalentID, etag stri
 		return domain.Sku{}, err
 	}
 	var v errs.Violations
-	if !domain.ValidSkuID(skuID) {
-		v.Add("sku_id", "must be a SKU ID: the product ID, a colon and four digits, not %q", skuID)
-	}
+	checkSkuID(&v, "sku_id", skuID)
 	switch {
 	case equivalentID == "":
 		v.Add("equivalent_sku_id", "required: the SKU customers move to (CA-9)")
 	case !domain.ValidSkuID(equivalentID):
-		v.Add("equivalent_sku_id", "must be a SKU ID: the product ID, a colon and four digits, not %q", equivalentID)
+		checkSkuID(&v, "equivalent_sku_id", equivalentID)
 	case equivalentID == skuID:
 		v.Add("equivalent_sku_id", "a SKU cannot be its own equivalent (CA-9)")
 	}
@@ -205,18 +201,7 @@ func (a *App) SetPrice(ctx context.Context, in domain.Price) (domain.Price, erro
 		return domain.Price{}, err
 	}
 	var v errs.Violations
-	if !domain.ValidSkuID(in.SkuID) {
-		v.Add("sku_id", "must be a SKU ID: the product ID, a colon and four digits, not %q", in.SkuID)
-	}
-	if !domain.ValidCountryCode(in.CountryCode) {
-		v.Add("country_code", "must be ISO 3166-1 alpha-2: two upper-case letters, e.g. DE, not %q", in.CountryCode)
-	}
-	if !in.Term.Valid() {
-		v.Add("term", "required: a term, not UNSPECIFIED")
-	}
-	if !in.Plan.Valid() {
-		v.Add("billing_plan", "required: a billing plan, not UNSPECIFIED")
-	}
+	checkPriceKey(&v, in.PriceKey)
 	domain.CheckMoney(&v, "billing_period_price", in.BillingPeriodPrice)
 	if err := v.Err(); err != nil {
 		return domain.Price{}, err

@@ -83,7 +83,7 @@ func (a *App) ListPurchasableOffers(ctx context.Context, q OffersQuery) (OfferPa
 			q.CustomerID = id.String()
 		}
 	case !domain.ValidCountryCode(q.Country):
-		v.Add("country_code", "must be ISO 3166-1 alpha-2: two upper-case letters, e.g. DE, not %q", q.Country)
+		checkCountry(&v, "country_code", q.Country)
 	}
 	if q.Kind != "" && !q.Kind.Valid() {
 		v.Add("kind", "unknown product kind %q", string(q.Kind))

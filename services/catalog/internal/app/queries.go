@@ -10,16 +10,41 @@ import (
 	"github.com/partnerhub/partnerhub/services/catalog/internal/domain"
 )
 
+// The input checks every use case shares: each adds a field violation to v when the value is
+// malformed.
+
+func checkSkuID(v *errs.Violations, field, id string) {
+	if !domain.ValidSkuID(id) {
+		v.Add(field, "must be a SKU ID: the product ID, a colon and four digits, e.g. CFQ7TTC0LH18:0001, not %q", id)
+	}
+}
+
+func checkCountry(v *errs.Violations, field, c string) {
+	if !domain.ValidCountryCode(c) {
+		v.Add(field, "must be ISO 3166-1 alpha-2: two upper-case letters, e.g. DE, not %q", c)
+	}
+}
+
+// checkPriceKey checks what names a price: SKU, market, term and billing plan (CA-4, CA-5).
+func checkPriceKey(v *errs.Violations, k domain.PriceKey) {
+	checkSkuID(v, "sku_id", k.SkuID)
+	checkCountry(v, "country_code", k.CountryCode)
+	if !k.Term.Valid() {
+		v.Add("term", "required: a term, not UNSPECIFIED")
+	}
+	if !k.Plan.Valid() {
+		v.Add("billing_plan", "required: a billing plan, not UNSPECIFIED")
+	}
+}
+
 func invalidProductID(field, id string) error {
 	return errs.Invalid(field, "must be a product ID: 12 upper-case letters or digits, e.g. CFQ7TTC0LH18, not %q", id)
 }
 
 func invalidSkuID(field, id string) error {
-	return errs.Invalid(field, "must be a SKU ID: the product ID, a colon and four digits, e.g. CFQ7TTC0LH18:0001, not %q", id)
-}
-
-func invalidCountry(field, c string) error {
-	return errs.Invalid(field, "must be ISO 3166-1 alpha-2: two upper-case letters, e.g. DE, not %q", c)
+	var v errs.Violations
+	checkSkuID(&v, field, id)
+	return v.Err()
 }
 
 // GetProduct returns one product (CA-1).
@@ -73,8 +98,8 @@ func (a *App) ListProducts(ctx context.Context, q ListProductsQuery) (ProductPag
 	if q.Kind != "" && !q.Kind.Valid() {
 		v.Add("kind", "unknown product kind %q", string(q.Kind))
 	}
-	if q.Country != "" && !domain.ValidCountryCode(q.Country) {
-		v.Add("country_code", "must be ISO 3166-1 alpha-2: two upper-case letters, e.g. DE, not %q", q.Country)
+	if q.Country != "" {
+		checkCountry(&v, "country_code", q.Country)
 	}
 	if err := v.Err(); err != nil {
 		return ProductPage{}, err
@@ -128,8 +153,8 @@ func (a *App) ListSkus(ctx context.Context, q ListSkusQuery) (SkuPage, error) {
 	if q.Kind != "" && !q.Kind.Valid() {
 		v.Add("kind", "unknown product kind %q", string(q.Kind))
 	}
-	if q.Country != "" && !domain.ValidCountryCode(q.Country) {
-		v.Add("country_code", "must be ISO 3166-1 alpha-2: two upper-case letters, e.g. DE, not %q", q.Country)
+	if q.Country != "" {
+		checkCountry(&v, "country_code", q.Country)
 	}
 	if err := v.Err(); err != nil {
 		return SkuPage{}, err
@@ -192,12 +217,8 @@ func (a *App) CheckAvailability(ctx context.Context, skuID, country string) (Ava
 		return Availability{}, err
 	}
 	var v errs.Violations
-	if !domain.ValidSkuID(skuID) {
-		v.Add("sku_id", "must be a SKU ID: the product ID, a colon and four digits, not %q", skuID)
-	}
-	if !domain.ValidCountryCode(country) {
-		v.Add("country_code", "must be ISO 3166-1 alpha-2: two upper-case letters, e.g. DE, not %q", country)
-	}
+	checkSkuID(&v, "sku_id", skuID)
+	checkCountry(&v, "country_code", country)
 	if err := v.Err(); err != nil {
 		return Availability{}, err
 	}
@@ -237,18 +258,7 @@ func (a *App) GetPrice(ctx context.Context, k domain.PriceKey) (domain.Price, in
 		return domain.Price{}, 0, err
 	}
 	var v errs.Violations
-	if !domain.ValidSkuID(k.SkuID) {
-		v.Add("sku_id", "must be a SKU ID: the product ID, a colon and four digits, not %q", k.SkuID)
-	}
-	if !domain.ValidCountryCode(k.CountryCode) {
-		v.Add("country_code", "must be ISO 3166-1 alpha-2: two upper-case letters, e.g. DE, not %q", k.CountryCode)
-	}
-	if !k.Term.Valid() {
-		v.Add("term", "required: a term, not UNSPECIFIED")
-	}
-	if !k.Plan.Valid() {
-		v.Add("billing_plan", "required: a billing plan, not UNSPECIFIED")
-	}
+	checkPriceKey(&v, k)
 	if err := v.Err(); err != nil {
 		return domain.Price{}, 0, err
 	}
@@ -295,11 +305,9 @@ func (a *App) FindEquivalentOffers(ctx context.Context, skuID, country string) (
 		return nil, err
 	}
 	var v errs.Violations
-	if !domain.ValidSkuID(skuID) {
-		v.Add("sku_id", "must be a SKU ID: the product ID, a colon and four digits, not %q", skuID)
-	}
-	if country != "" && !domain.ValidCountryCode(country) {
-		v.Add("country_code", "must be ISO 3166-1 alpha-2: two upper-case letters, e.g. DE, not %q", country)
+	checkSkuID(&v, "sku_id", skuID)
+	if country != "" {
+		checkCountry(&v, "country_code", country)
 	}
 	if err := v.Err(); err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 
 	catalogv1 "github.com/partnerhub/partnerhub/gen/partnerhub/catalog/v1"
 	commonv1 "github.com/partnerhub/partnerhub/gen/partnerhub/common/v1"
+	"github.com/partnerhub/partnerhub/pkg/pbtime"
 	"github.com/partnerhub/partnerhub/services/catalog/internal/domain"
 )
 
@@ -71,14 +72,6 @@ func PlanPB(p domain.BillingPlan) catalogv1.BillingPlan {
 	return value[catalogv1.BillingPlan](catalogv1.BillingPlan_value, "BILLING_PLAN_", p)
 }
 
-// Timestamp maps the zero time to an unset timestamp.
-func Timestamp(t time.Time) *timestamppb.Timestamp {
-	if t.IsZero() {
-		return nil
-	}
-	return timestamppb.New(t)
-}
-
 // Time maps an unset timestamp to the zero time.
 func Time(t *timestamppb.Timestamp) time.Time {
 	if t == nil {
@@ -92,7 +85,7 @@ func ProductPB(p domain.Product) *catalogv1.Product {
 	out := &catalogv1.Product{
 		ProductId: p.ID, DisplayName: p.DisplayName, Description: p.Description, Kind: KindPB(p.Kind),
 		Publisher: p.Publisher, SkuCount: int32(p.SkuCount), Etag: p.Etag,
-		CreateTime: Timestamp(p.CreateTime), UpdateTime: Timestamp(p.UpdateTime),
+		CreateTime: pbtime.From(p.CreateTime), UpdateTime: pbtime.From(p.UpdateTime),
 	}
 	for _, sp := range p.SalesPrograms {
 		out.SalesPrograms = append(out.SalesPrograms, ProgramPB(sp))
@@ -140,7 +133,7 @@ func SkuPB(s domain.Sku) *catalogv1.Sku {
 			WindowDays: s.Cancellation.WindowDays,
 		},
 		AutorenewDefault: &catalogv1.AutoRenewDefault{
-			Enabled: s.AutoRenew.Enabled, EffectiveFrom: Timestamp(s.AutoRenew.EffectiveFrom), Renewable: s.AutoRenew.Renewable,
+			Enabled: s.AutoRenew.Enabled, EffectiveFrom: pbtime.From(s.AutoRenew.EffectiveFrom), Renewable: s.AutoRenew.Renewable,
 		},
 		KeyType:                            value[catalogv1.KeyType](catalogv1.KeyType_value, "KEY_TYPE_", s.KeyType),
 		InstallationInstructionsUrl:        s.InstallationInstructionsURL,
@@ -148,11 +141,11 @@ func SkuPB(s domain.Sku) *catalogv1.Sku {
 		Availability:                       AvailabilityPB(s.Availability),
 		AzureHybridBenefitMaxSavingPercent: s.AHBMaxSavingPercent,
 		Discontinued:                       s.Discontinued,
-		DiscontinueTime:                    Timestamp(s.DiscontinueTime),
+		DiscontinueTime:                    pbtime.From(s.DiscontinueTime),
 		EquivalentSkuId:                    s.EquivalentSkuID,
 		Etag:                               s.Etag,
-		CreateTime:                         Timestamp(s.CreateTime),
-		UpdateTime:                         Timestamp(s.UpdateTime),
+		CreateTime:                         pbtime.From(s.CreateTime),
+		UpdateTime:                         pbtime.From(s.UpdateTime),
 	}
 	for _, o := range s.TermOptions {
 		t := &catalogv1.TermOption{Term: TermPB(o.Term)}
@@ -232,8 +225,8 @@ func PricePB(p domain.Price) *catalogv1.Price {
 		TermPrice:             MoneyPB(p.TermPrice()),
 		TaxInclusive:          p.TaxInclusive(),
 		Etag:                  p.Etag,
-		CreateTime:            Timestamp(p.CreateTime),
-		UpdateTime:            Timestamp(p.UpdateTime),
+		CreateTime:            pbtime.From(p.CreateTime),
+		UpdateTime:            pbtime.From(p.UpdateTime),
 	}
 }
 

@@ -2,11 +2,9 @@ package grpcapi
 
 import (
 	"strings"
-	"time"
-
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	delegatedadminv1 "github.com/partnerhub/partnerhub/gen/partnerhub/delegatedadmin/v1"
+	"github.com/partnerhub/partnerhub/pkg/pbtime"
 	"github.com/partnerhub/partnerhub/services/delegatedadmin/internal/domain"
 )
 
@@ -51,14 +49,6 @@ func denialPB(d domain.Denial) delegatedadminv1.AccessDenialReason {
 	return delegatedadminv1.AccessDenialReason(delegatedadminv1.AccessDenialReason_value[denialPrefix+string(d)])
 }
 
-// ts maps the zero time to an unset timestamp.
-func ts(t time.Time) *timestamppb.Timestamp {
-	if t.IsZero() {
-		return nil
-	}
-	return timestamppb.New(t)
-}
-
 func relationshipPB(r domain.Relationship) *delegatedadminv1.DelegatedAdminRelationship {
 	out := &delegatedadminv1.DelegatedAdminRelationship{
 		RelationshipId:  r.ID,
@@ -71,19 +61,19 @@ func relationshipPB(r domain.Relationship) *delegatedadminv1.DelegatedAdminRelat
 		Message:         r.Message,
 		State:           statePB(r.State),
 		ApprovalLink:    r.ApprovalLink,
-		OfferExpireTime: ts(r.OfferExpireTime),
-		ActivateTime:    ts(r.ActivateTime),
-		EndTime:         ts(r.EndTime),
+		OfferExpireTime: pbtime.From(r.OfferExpireTime),
+		ActivateTime:    pbtime.From(r.ActivateTime),
+		EndTime:         pbtime.From(r.EndTime),
 		ExtendCount:     int32(r.ExtendCount),
-		LastExtendTime:  ts(r.LastExtendTime),
-		CloseTime:       ts(r.CloseTime),
+		LastExtendTime:  pbtime.From(r.LastExtendTime),
+		CloseTime:       pbtime.From(r.CloseTime),
 		TerminatedBy:    partyPB(r.TerminatedBy),
 		CreatedByUserId: r.CreatedByUserID,
 		DecidedByUserId: r.DecidedByUserID,
 		CloseReason:     r.CloseReason,
 		Etag:            r.Etag,
-		CreateTime:      ts(r.CreateTime),
-		UpdateTime:      ts(r.UpdateTime),
+		CreateTime:      pbtime.From(r.CreateTime),
+		UpdateTime:      pbtime.From(r.UpdateTime),
 	}
 	for _, role := range r.Roles {
 		out.Roles = append(out.Roles, rolePB(role))

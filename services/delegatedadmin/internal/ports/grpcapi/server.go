@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	delegatedadminv1 "github.com/partnerhub/partnerhub/gen/partnerhub/delegatedadmin/v1"
+	"github.com/partnerhub/partnerhub/pkg/pbtime"
 	"github.com/partnerhub/partnerhub/services/delegatedadmin/internal/app"
 	"github.com/partnerhub/partnerhub/services/delegatedadmin/internal/domain"
 )
@@ -111,7 +112,7 @@ func (s *Server) CheckAccess(ctx context.Context, req *delegatedadminv1.CheckAcc
 		Allowed:        a.Allowed,
 		DenialReason:   denialPB(a.Denial),
 		RelationshipId: a.RelationshipID,
-		GrantEndTime:   ts(a.GrantEnd),
+		GrantEndTime:   pbtime.From(a.GrantEnd),
 		CacheTtl:       durationpb.New(a.CacheTTL),
 	}, nil
 }

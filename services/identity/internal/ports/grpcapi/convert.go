@@ -4,28 +4,19 @@ import (
 	"slices"
 	"time"
 
-	"google.golang.org/protobuf/types/known/timestamppb"
-
 	identityv1 "github.com/partnerhub/partnerhub/gen/partnerhub/identity/v1"
 	"github.com/partnerhub/partnerhub/pkg/auth"
+	"github.com/partnerhub/partnerhub/pkg/pbtime"
 	"github.com/partnerhub/partnerhub/services/identity/internal/domain"
 )
 
 // Conversions shared by several services of identity.
 
-// ts maps the zero time to an unset timestamp.
-func ts(t time.Time) *timestamppb.Timestamp {
-	if t.IsZero() {
-		return nil
-	}
-	return timestamppb.New(t)
-}
-
 func userPB(u domain.User) *identityv1.User {
 	out := &identityv1.User{
 		UserId: u.ID, OrgId: u.OrgID, OrgKind: auth.ProtoOrgKind(u.OrgKind), UserName: u.UserName,
 		DisplayName: u.DisplayName, Email: u.Email, State: identityv1.UserState_USER_STATE_ACTIVE,
-		DisableTime: ts(u.DisableTime), Etag: u.Etag, CreateTime: ts(u.CreateTime), UpdateTime: ts(u.UpdateTime),
+		DisableTime: pbtime.From(u.DisableTime), Etag: u.Etag, CreateTime: pbtime.From(u.CreateTime), UpdateTime: pbtime.From(u.UpdateTime),
 	}
 	if u.Disabled {
 		out.State = identityv1.UserState_USER_STATE_DISABLED
@@ -48,7 +39,7 @@ func credentialPB(c domain.Credential, now time.Time) *identityv1.ApiCredential 
 	}
 	return &identityv1.ApiCredential{
 		CredentialId: c.ID, ClientId: c.ClientID, UserId: c.UserID, OrgId: c.OrgID, DisplayName: c.DisplayName,
-		State: state, ExpireTime: ts(c.ExpireTime), RevokeTime: ts(c.RevokeTime), LastUseTime: ts(c.LastUseTime),
-		Etag: c.Etag, CreateTime: ts(c.CreateTime), UpdateTime: ts(c.UpdateTime),
+		State: state, ExpireTime: pbtime.From(c.ExpireTime), RevokeTime: pbtime.From(c.RevokeTime), LastUseTime: pbtime.From(c.LastUseTime),
+		Etag: c.Etag, CreateTime: pbtime.From(c.CreateTime), UpdateTime: pbtime.From(c.UpdateTime),
 	}
 }

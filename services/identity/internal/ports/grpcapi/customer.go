@@ -4,6 +4,7 @@ import (
 	"context"
 
 	identityv1 "github.com/partnerhub/partnerhub/gen/partnerhub/identity/v1"
+	"github.com/partnerhub/partnerhub/pkg/pbtime"
 	"github.com/partnerhub/partnerhub/services/identity/internal/app"
 	"github.com/partnerhub/partnerhub/services/identity/internal/domain"
 )
@@ -108,7 +109,7 @@ func customerPB(c domain.Customer) *identityv1.Customer {
 	out := &identityv1.Customer{
 		CustomerId: c.ID, OrganisationName: c.OrganisationName, CountryCode: c.CountryCode,
 		DefaultDomain: c.DefaultDomain, AdminUserId: c.AdminUserID, CreatedByPartnerId: c.CreatedByPartnerID,
-		PartnerManaged: c.PartnerManaged, Etag: c.Etag, CreateTime: ts(c.CreateTime), UpdateTime: ts(c.UpdateTime),
+		PartnerManaged: c.PartnerManaged, Etag: c.Etag, CreateTime: pbtime.From(c.CreateTime), UpdateTime: pbtime.From(c.UpdateTime),
 	}
 	if !c.Contact.IsZero() {
 		out.PrimaryContact = &identityv1.Contact{Name: c.Contact.Name, Email: c.Contact.Email, Phone: c.Contact.Phone}

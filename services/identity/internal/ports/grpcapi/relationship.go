@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	identityv1 "github.com/partnerhub/partnerhub/gen/partnerhub/identity/v1"
+	"github.com/partnerhub/partnerhub/pkg/pbtime"
 	"github.com/partnerhub/partnerhub/services/identity/internal/app"
 	"github.com/partnerhub/partnerhub/services/identity/internal/domain"
 )
@@ -131,7 +132,7 @@ func (s *Server) MoveCustomer(ctx context.Context, req *identityv1.MoveCustomerR
 		Move: &identityv1.CustomerMove{
 			MoveId: m.ID, CustomerId: m.CustomerID, SourcePartnerId: m.SourcePartnerID, TargetPartnerId: m.TargetPartnerID,
 			SourceRelationshipId: m.SourceRelationshipID, TargetRelationshipId: m.TargetRelationshipID,
-			CountryCode: m.CountryCode, MovedByUserId: m.MovedByUserID, MoveTime: ts(m.MoveTime),
+			CountryCode: m.CountryCode, MovedByUserId: m.MovedByUserID, MoveTime: pbtime.From(m.MoveTime),
 		},
 		Relationship: relationshipPB(rel),
 	}, nil
@@ -143,8 +144,8 @@ func relationshipPB(r domain.Relationship) *identityv1.ResellerRelationship {
 		CustomerOrganisationName: r.CustomerOrganisationName,
 		State:                    identityv1.ResellerRelationshipState(identityv1.ResellerRelationshipState_value[relStatePrefix+string(r.State)]),
 		Origin:                   identityv1.ResellerRelationshipOrigin(identityv1.ResellerRelationshipOrigin_value[relOriginPrefix+string(r.Origin)]),
-		InvitationId:             r.InvitationID, StartTime: ts(r.StartTime), EndTime: ts(r.EndTime),
-		RemovedByUserId: r.RemovedByUserID, Etag: r.Etag, CreateTime: ts(r.CreateTime), UpdateTime: ts(r.UpdateTime),
+		InvitationId:             r.InvitationID, StartTime: pbtime.From(r.StartTime), EndTime: pbtime.From(r.EndTime),
+		RemovedByUserId: r.RemovedByUserID, Etag: r.Etag, CreateTime: pbtime.From(r.CreateTime), UpdateTime: pbtime.From(r.UpdateTime),
 	}
 }
 
@@ -153,8 +154,8 @@ func invitationPB(i domain.Invitation) *identityv1.RelationshipInvitation {
 		InvitationId: i.ID, PartnerId: i.PartnerID, PartnerLegalName: i.PartnerLegalName,
 		PartnerCountryCode: i.PartnerCountryCode, Code: i.Code, Link: i.Link, Message: i.Message,
 		State:                identityv1.InvitationState(identityv1.InvitationState_value[invStatePrefix+string(i.State)]),
-		ExpireTime:           ts(i.ExpireTime),
-		AcceptedByCustomerId: i.AcceptedByCustomerID, AcceptTime: ts(i.AcceptTime), RelationshipId: i.RelationshipID,
-		CreatedByUserId: i.CreatedByUserID, Etag: i.Etag, CreateTime: ts(i.CreateTime), UpdateTime: ts(i.UpdateTime),
+		ExpireTime:           pbtime.From(i.ExpireTime),
+		AcceptedByCustomerId: i.AcceptedByCustomerID, AcceptTime: pbtime.From(i.AcceptTime), RelationshipId: i.RelationshipID,
+		CreatedByUserId: i.CreatedByUserID, Etag: i.Etag, CreateTime: pbtime.From(i.CreateTime), UpdateTime: pbtime.From(i.UpdateTime),
 	}
 }

@@ -82,19 +82,10 @@ func accessTokenPB(t app.Token) *identityv1.AccessToken {
 		ExpireTime: timestamppb.New(t.Expire),
 		IssueTime:  timestamppb.New(t.IssueTime),
 		KeyId:      t.KeyID,
-		Principal:  principalPB(t.Principal),
+		Principal:  auth.ProtoPrincipal(t.Principal),
 	}
 	if o := t.Principal.OnBehalfOf; o != nil {
-		out.OnBehalfOf = principalPB(*o)
-	}
-	return out
-}
-
-// principalPB maps a principal without its on-behalf-of (AccessToken carries that separately).
-func principalPB(p auth.Principal) *identityv1.Principal {
-	out := &identityv1.Principal{Subject: p.Subject, OrgId: p.OrgID, OrgKind: auth.ProtoOrgKind(p.OrgKind)}
-	for _, r := range p.Roles {
-		out.Roles = append(out.Roles, auth.ProtoRole(r))
+		out.OnBehalfOf = auth.ProtoPrincipal(*o)
 	}
 	return out
 }
