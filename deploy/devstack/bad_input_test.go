@@ -87,6 +87,18 @@ func TestBadInput_InvalidArgumentChangesNothing(t *testing.T) {
 			_, err := s.customers().GetCustomer(actx, &identityv1.GetCustomerRequest{CustomerId: "contoso"})
 			return err
 		}, codes.InvalidArgument, "INVALID_REQUEST", "customer_id"},
+		{"user ID not a UUID", func() error {
+			_, err := s.users().GetUser(actx, &identityv1.GetUserRequest{UserId: "jane"})
+			return err
+		}, codes.InvalidArgument, "INVALID_REQUEST", "user_id"},
+		{"partner ID not a UUID", func() error {
+			_, err := s.partners().GetPartner(actx, &identityv1.GetPartnerRequest{PartnerId: "partner-1"})
+			return err
+		}, codes.InvalidArgument, "INVALID_REQUEST", "partner_id"},
+		{"credential ID not a UUID", func() error {
+			_, err := s.users().RevokeApiCredential(as(ctx, p.adminToken), &identityv1.RevokeApiCredentialRequest{RequestId: rid(), CredentialId: "phc_1"})
+			return err
+		}, codes.InvalidArgument, "INVALID_REQUEST", "credential_id"},
 		{"duration above 730 days (DA-5)", offer(func(r *delegatedadminv1.CreateRelationshipRequest) { r.DurationDays = 731 }), codes.InvalidArgument, "DURATION_OUT_OF_RANGE", "duration_days"},
 		{"duration of 0 days with roles (DA-5)", offer(func(r *delegatedadminv1.CreateRelationshipRequest) { r.DurationDays = 0 }), codes.InvalidArgument, "DURATION_OUT_OF_RANGE", "duration_days"},
 		{"auto-extend neither 0 nor 180 (DA-5)", offer(func(r *delegatedadminv1.CreateRelationshipRequest) { r.AutoExtendDays = 90 }), codes.InvalidArgument, "DURATION_OUT_OF_RANGE", "auto_extend_days"},

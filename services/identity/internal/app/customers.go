@@ -77,11 +77,19 @@ func (a *App) tenantDomainSuffix() string {
 	return a.opts.DomainSuffix
 }
 
-// tenantCheckID adds a violation unless id is a UUID; every partnerhub resource ID is one.
-func tenantCheckID(v *errs.Violations, field, id string) {
+// checkID adds a violation unless id is given and a UUID: every partnerhub resource ID is one,
+// so a malformed ID is INVALID_ARGUMENT, never a lookup.
+func checkID(v *errs.Violations, field, id string) {
 	if id == "" {
 		v.Add(field, "required")
-	} else if _, err := uuid.Parse(id); err != nil {
+	} else {
+		checkUUID(v, field, id)
+	}
+}
+
+// checkUUID adds a violation when a given id is not a UUID.
+func checkUUID(v *errs.Violations, field, id string) {
+	if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
 		v.Add(field, "must be a UUID")
 	}
 }
@@ -189,7 +197,7 @@ func (a *App) GetCustomer(ctx context.Context, id string) (domain.Customer, erro
 		return domain.Customer{}, err
 	}
 	var bad errs.Violations
-	tenantCheckID(&bad, "customer_id", id)
+	checkID(&bad, "customer_id", id)
 	if err := bad.Err(); err != nil {
 		return domain.Customer{}, err
 	}
@@ -225,7 +233,7 @@ func (a *App) ListCustomers(ctx context.Context, in ListCustomersInput) ([]domai
 		bad.Add("name_contains", "at most %d characters of valid UTF-8", domain.MaxOrganisationNameLen)
 	}
 	if in.PartnerID != "" {
-		tenantCheckID(&bad, "partner_id", in.PartnerID)
+		checkID(&bad, "partner_id", in.PartnerID)
 		if !v.all && in.PartnerID != v.partnerID {
 			bad.Add("partner_id", "only a service on its own account may name a partner; leave it empty or set your own partner ID")
 		}
@@ -282,7 +290,7 @@ func (a *App) UpdateCustomer(ctx context.Context, in UpdateCustomerInput) (domai
 		return domain.Customer{}, err
 	}
 	var bad errs.Violations
-	tenantCheckID(&bad, "customer_id", in.ID)
+	checkID(&bad, "customer_id", in.ID)
 	name, contact := domain.CheckCustomerUpdate(in.OrganisationName, in.Contact, &bad)
 	if err := bad.Err(); err != nil {
 		return domain.Customer{}, err

@@ -105,8 +105,10 @@ func (a *App) GetPartner(ctx context.Context, id string) (domain.Partner, error)
 	if err != nil {
 		return domain.Partner{}, err
 	}
-	if id == "" {
-		return domain.Partner{}, errs.Invalid("partner_id", "required")
+	var v errs.Violations
+	checkID(&v, "partner_id", id)
+	if err := v.Err(); err != nil {
+		return domain.Partner{}, err
 	}
 	eff := p.Effective()
 	if !(eff.OrgKind == auth.OrgPartner && eff.OrgID == id) && !isOperatorPrincipal(p) {
@@ -170,9 +172,7 @@ func (a *App) UpdatePartnerPrograms(ctx context.Context, id string, programs []d
 		return domain.Partner{}, err
 	}
 	var v errs.Violations
-	if id == "" {
-		v.Add("partner_id", "required")
-	}
+	checkID(&v, "partner_id", id)
 	programs = domain.CheckPrograms("programs", programs, &v)
 	if err := v.Err(); err != nil {
 		return domain.Partner{}, err

@@ -103,7 +103,7 @@ func (a *App) GetRelationshipInvitation(ctx context.Context, id, code string) (d
 	case id != "" && code != "":
 		bad.Add("invitation", "set only one of invitation_id and code")
 	case id != "":
-		tenantCheckID(&bad, "invitation_id", id)
+		checkID(&bad, "invitation_id", id)
 	default:
 		var ok bool
 		if code, ok = domain.NormaliseInvitationCode(code); !ok {
@@ -168,7 +168,7 @@ func (a *App) ListRelationshipInvitations(ctx context.Context, in ListInvitation
 	case v.all && in.PartnerID == "":
 		bad.Add("partner_id", "required for a service acting on its own account")
 	case v.all:
-		tenantCheckID(&bad, "partner_id", in.PartnerID)
+		checkID(&bad, "partner_id", in.PartnerID)
 		partnerID = in.PartnerID
 	case in.PartnerID != "" && in.PartnerID != v.partnerID:
 		bad.Add("partner_id", "only a service on its own account may name another partner; leave it empty")
@@ -218,7 +218,7 @@ func (a *App) WithdrawRelationshipInvitation(ctx context.Context, id, etag strin
 		return domain.Invitation{}, err
 	}
 	var bad errs.Violations
-	tenantCheckID(&bad, "invitation_id", id)
+	checkID(&bad, "invitation_id", id)
 	if err := bad.Err(); err != nil {
 		return domain.Invitation{}, err
 	}
@@ -310,10 +310,10 @@ func (a *App) ListRelationships(ctx context.Context, in ListRelationshipsInput) 
 		slices.Sort(states) // the same set gives the same query, whatever the order asked
 	}
 	if in.PartnerID != "" {
-		tenantCheckID(&bad, "partner_id", in.PartnerID)
+		checkID(&bad, "partner_id", in.PartnerID)
 	}
 	if in.CustomerID != "" {
-		tenantCheckID(&bad, "customer_id", in.CustomerID)
+		checkID(&bad, "customer_id", in.CustomerID)
 	}
 	f := RelationshipFilter{PartnerID: in.PartnerID, CustomerID: in.CustomerID, States: states}
 	switch {
@@ -374,7 +374,7 @@ func (a *App) RemoveRelationship(ctx context.Context, id, etag string) (domain.R
 		return domain.Relationship{}, err
 	}
 	var bad errs.Violations
-	tenantCheckID(&bad, "relationship_id", id)
+	checkID(&bad, "relationship_id", id)
 	if err := bad.Err(); err != nil {
 		return domain.Relationship{}, err
 	}
@@ -413,8 +413,8 @@ func (a *App) CheckRelationship(ctx context.Context, partnerID, customerID strin
 		return domain.RelationshipCheck{}, err
 	}
 	var bad errs.Violations
-	tenantCheckID(&bad, "partner_id", partnerID)
-	tenantCheckID(&bad, "customer_id", customerID)
+	checkID(&bad, "partner_id", partnerID)
+	checkID(&bad, "customer_id", customerID)
 	if err := bad.Err(); err != nil {
 		return domain.RelationshipCheck{}, err
 	}
@@ -469,8 +469,8 @@ func (a *App) MoveCustomer(ctx context.Context, customerID, sourcePartnerID stri
 			"only a partner's users take customers over")
 	}
 	var bad errs.Violations
-	tenantCheckID(&bad, "customer_id", customerID)
-	tenantCheckID(&bad, "source_partner_id", sourcePartnerID)
+	checkID(&bad, "customer_id", customerID)
+	checkID(&bad, "source_partner_id", sourcePartnerID)
 	if sourcePartnerID == v.partnerID {
 		bad.Add("source_partner_id", "must differ from the caller's partner")
 	}

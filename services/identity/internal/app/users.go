@@ -169,6 +169,8 @@ func (a *App) CreateUser(ctx context.Context, in NewUser) (domain.User, error) {
 	var v errs.Violations
 	if orgID == "" {
 		v.Add("org_id", "required for a service acting on its own account")
+	} else {
+		checkUUID(&v, "org_id", orgID)
 	}
 	name := domain.NormalizeUserName(in.UserName)
 	domain.CheckUserName("user_name", name, &v)
@@ -235,8 +237,10 @@ func (a *App) GetUser(ctx context.Context, id string) (domain.User, error) {
 	if err != nil {
 		return domain.User{}, err
 	}
-	if id == "" {
-		return domain.User{}, errs.Invalid("user_id", "required")
+	var bad errs.Violations
+	checkID(&bad, "user_id", id)
+	if err := bad.Err(); err != nil {
+		return domain.User{}, err
 	}
 	u, err := a.findUser(ctx, id)
 	if err != nil {
@@ -276,6 +280,8 @@ func (a *App) ListUsers(ctx context.Context, orgID string, role auth.Role, state
 	var v errs.Violations
 	if orgID == "" {
 		v.Add("org_id", "required for a service acting on its own account")
+	} else {
+		checkUUID(&v, "org_id", orgID)
 	}
 	if role != "" && !domain.ValidRole(role) {
 		v.Add("role", "not a role")
@@ -339,9 +345,7 @@ func (a *App) UpdateUserRoles(ctx context.Context, id string, roles []auth.Role,
 		return domain.User{}, err
 	}
 	var v errs.Violations
-	if id == "" {
-		v.Add("user_id", "required")
-	}
+	checkID(&v, "user_id", id)
 	roles = domain.CheckRoles("roles", roles, &v)
 	if err := v.Err(); err != nil {
 		return domain.User{}, err
@@ -388,8 +392,10 @@ func (a *App) DisableUser(ctx context.Context, id, etag string) (domain.User, er
 	if err != nil {
 		return domain.User{}, err
 	}
-	if id == "" {
-		return domain.User{}, errs.Invalid("user_id", "required")
+	var bad errs.Violations
+	checkID(&bad, "user_id", id)
+	if err := bad.Err(); err != nil {
+		return domain.User{}, err
 	}
 	if _, err := a.managedUser(ctx, p, id); err != nil {
 		return domain.User{}, err
@@ -463,6 +469,8 @@ func (a *App) CreateApiCredential(ctx context.Context, userID, label string, exp
 	var v errs.Violations
 	if userID == "" {
 		v.Add("user_id", "required for a service acting on its own account")
+	} else {
+		checkUUID(&v, "user_id", userID)
 	}
 	label = strings.TrimSpace(label)
 	domain.CheckText("display_name", label, true, domain.MaxCredentialLabel, &v)
@@ -512,6 +520,8 @@ func (a *App) ListApiCredentials(ctx context.Context, userID string, state domai
 	var v errs.Violations
 	if userID == "" {
 		v.Add("user_id", "required for a service acting on its own account")
+	} else {
+		checkUUID(&v, "user_id", userID)
 	}
 	switch state {
 	case "", domain.CredentialActive, domain.CredentialRevoked, domain.CredentialExpired:
@@ -557,8 +567,10 @@ func (a *App) RevokeApiCredential(ctx context.Context, id, etag string) (domain.
 	if err != nil {
 		return domain.Credential{}, err
 	}
-	if id == "" {
-		return domain.Credential{}, errs.Invalid("credential_id", "required")
+	var bad errs.Violations
+	checkID(&bad, "credential_id", id)
+	if err := bad.Err(); err != nil {
+		return domain.Credential{}, err
 	}
 	c, err := a.repo.CredentialByID(ctx, id)
 	if errs.KindOf(err) == errs.NotFound {
