@@ -90,7 +90,8 @@ down: ## stop the compose stack and remove its volumes
 
 .PHONY: bench
 bench: ## performance figures: Go benchmarks of the shared hot paths, idle memory per service
-	go test -run '^$$' -bench . -benchmem ./bench/... ./pkg/tenancy/...
+	@env=$$(scripts/test-env.sh); eval "$$env"; \
+	go test -run '^$$' -bench . -benchmem -timeout 30m ./bench/... ./pkg/tenancy/...
 	bench/idle-memory.sh
 
 .PHONY: clean

@@ -29,6 +29,7 @@ import (
 	testingv1 "github.com/partnerhub/partnerhub/gen/partnerhub/testing/v1"
 	"github.com/partnerhub/partnerhub/pkg/config"
 	"github.com/partnerhub/partnerhub/pkg/svc"
+	"github.com/partnerhub/partnerhub/pkg/testkit"
 	"github.com/partnerhub/partnerhub/services/catalog"
 	"github.com/partnerhub/partnerhub/services/catalog/seed"
 	"github.com/partnerhub/partnerhub/services/identity"
@@ -47,8 +48,9 @@ import (
 // both RPCs. Workers (PARTNERHUB_BENCH_WORKERS,
 // default 32) call back to back for a fixed phase (PARTNERHUB_BENCH_PHASE, default 250ms); phases
 // of the two RPCs alternate (no-op, GetSku, GetSku, no-op, ...; PARTNERHUB_BENCH_ROUNDS rounds of
-// two, default 16) so drift and GC cycles hit both alike: many short phases give a steadier ratio
-// than a few long ones. Reported: ops/s of each, their ratio (acceptance: ≥ 0.8),
+// two, default 40) so drift and GC cycles hit both alike: many short phases give a steadier ratio
+// than a few long ones. Reported: ops/s of each over all rounds and their ratio (acceptance:
+// ≥ 0.8), the median and range of the rounds' own ratios (how much the machine moved),
 // p50/p99 latency of each, database reads per 1,000 GetSku calls from the catalog's counter
 // partnerhub_catalog_store_reads_total on its admin /metrics (acceptance: ≤ 1), and heap bytes
 // and allocations per call of each (B/op and allocs/op are GetSku's; client and server together,
@@ -56,8 +58,10 @@ import (
 // enforced. On a loaded machine the ratio moves by ±0.1 between runs: compare several.
 //
 // Every invocation measures the whole set of phases, whatever b.N (it lasts longer than the
-// default -benchtime, so the framework calls it once). PARTNERHUB_BENCH_REDIS_ADDR (host:port)
-// adds the same measurement with the catalog cache in that Redis.
+// default -benchtime, so the framework calls it once). The cache=redis run puts the catalog's
+// cache in Redis with its near cache, as compose and k8s run it: in the Redis at
+// PARTNERHUB_BENCH_REDIS_ADDR (host:port) when set, else in a container testkit starts (make bench
+// prepares Docker as make test does).
 
 const (
 	benchOperatorSecret = "bench-operator-secret-0123456789"
@@ -69,7 +73,7 @@ func BenchmarkCatalogGetSku(b *testing.B) {
 	b.Run("cache=redis", func(b *testing.B) {
 		addr := os.Getenv("PARTNERHUB_BENCH_REDIS_ADDR")
 		if addr == "" {
-			b.Skip("PARTNERHUB_BENCH_REDIS_ADDR not set")
+			addr = testkit.StartRedis(b) // a container, as make test starts them
 		}
 		benchCatalogGetSku(b, addr)
 	})
@@ -77,7 +81,7 @@ func BenchmarkCatalogGetSku(b *testing.B) {
 
 func benchCatalogGetSku(b *testing.B, redisAddr string) {
 	workers := envInt(b, "PARTNERHUB_BENCH_WORKERS", 32)
-	rounds := envInt(b, "PARTNERHUB_BENCH_ROUNDS", 16)
+	rounds := envInt(b, "PARTNERHUB_BENCH_ROUNDS", 40)
 	phase := 250 * time.Millisecond
 	if s := os.Getenv("PARTNERHUB_BENCH_PHASE"); s != "" {
 		d, err := time.ParseDuration(s)
@@ -120,30 +124,36 @@ func benchCatalogGetSku(b *testing.B, redisAddr string) {
 
 	readsBefore := st.storeReads(b)
 	var noopRes, skuRes phaseResult
+	roundRatios := make([]float64, 0, rounds) // GetSku ops/s over no-op ops/s of each round
 	b.ResetTimer()
 	for r := range rounds {
 		// no-op then GetSku, then GetSku then no-op, ...: drift hits both alike.
-		first, second := &noopRes, &skuRes
-		fFirst, fSecond := noop, getSku
+		order := [2]int{0, 1} // 0: no-op, 1: GetSku
 		if r%2 == 1 {
-			first, second, fFirst, fSecond = second, first, fSecond, fFirst
+			order = [2]int{1, 0}
 		}
-		for _, ph := range []struct {
-			into *phaseResult
-			f    callFunc
-		}{{first, fFirst}, {second, fSecond}} {
-			res, err := runPhase(ctx, workers, phase, ph.f)
+		var pair [2]phaseResult
+		for _, k := range order {
+			res, err := runPhase(ctx, workers, phase, [2]callFunc{noop, getSku}[k])
 			if err != nil {
 				b.Fatalf("measured phase: %v", err)
 			}
-			ph.into.add(res)
+			pair[k] = res
 		}
+		noopRes.add(pair[0])
+		skuRes.add(pair[1])
+		roundRatios = append(roundRatios, pair[1].opsPerSec()/pair[0].opsPerSec())
 	}
 	b.StopTimer()
 	readsAfter := st.storeReads(b)
 
 	skuOps, noopOps := skuRes.opsPerSec(), noopRes.opsPerSec()
 	ratio := skuOps / noopOps
+	slices.Sort(roundRatios)
+	medianRatio := roundRatios[len(roundRatios)/2]
+	if len(roundRatios)%2 == 0 {
+		medianRatio = (roundRatios[len(roundRatios)/2-1] + medianRatio) / 2
+	}
 	skuP50, skuP99 := skuRes.quantile(0.50), skuRes.quantile(0.99)
 	noopP50, noopP99 := noopRes.quantile(0.50), noopRes.quantile(0.99)
 	readsPer1000 := (readsAfter - readsBefore) * 1000 / float64(skuRes.ops)
@@ -152,6 +162,7 @@ func benchCatalogGetSku(b *testing.B, redisAddr string) {
 	b.ReportMetric(skuOps, "getsku-ops/s")
 	b.ReportMetric(noopOps, "noop-ops/s")
 	b.ReportMetric(ratio, "ratio")
+	b.ReportMetric(medianRatio, "round-ratio-median")
 	b.ReportMetric(us(skuP50), "getsku-p50-µs")
 	b.ReportMetric(us(skuP99), "getsku-p99-µs")
 	b.ReportMetric(us(noopP50), "noop-p50-µs")
@@ -166,10 +177,10 @@ func benchCatalogGetSku(b *testing.B, redisAddr string) {
 	if redisAddr != "" {
 		cache = "Redis cache"
 	}
-	b.Logf("catalog GetSku, warm, %s, %d workers, %d×%s per RPC: GetSku %.0f ops/s vs no-op %.0f ops/s = ratio %.2f (acceptance ≥ 0.8); "+
+	b.Logf("catalog GetSku, warm, %s, %d workers, %d×%s per RPC: GetSku %.0f ops/s vs no-op %.0f ops/s = ratio %.2f (acceptance ≥ 0.8; per round: median %.2f, range %.2f–%.2f); "+
 		"GetSku p50 %s p99 %s, no-op p50 %s p99 %s; database reads per 1,000 GetSku %.2f (counter %.0f → %.0f over %d calls; acceptance ≤ 1); "+
 		"client+server per call: GetSku %.0f B, %.0f allocs; no-op %.0f B, %.0f allocs",
-		cache, workers, rounds, phase, skuOps, noopOps, ratio, round(skuP50), round(skuP99), round(noopP50), round(noopP99),
+		cache, workers, rounds, phase, skuOps, noopOps, ratio, medianRatio, roundRatios[0], roundRatios[len(roundRatios)-1], round(skuP50), round(skuP99), round(noopP50), round(noopP99),
 		readsPer1000, readsBefore, readsAfter, skuRes.ops,
 		skuRes.perOp(skuRes.bytes), skuRes.perOp(skuRes.mallocs), noopRes.perOp(noopRes.bytes), noopRes.perOp(noopRes.mallocs))
 }
@@ -220,10 +231,12 @@ func runPhase(ctx context.Context, workers int, d time.Duration, f callFunc) (ph
 		lats     = make([][]time.Duration, workers)
 	)
 	for w := range workers {
+		// The latency buffers are allocated before the heap counters are read: they are the
+		// harness's, not the RPC's.
+		own := make([]time.Duration, 0, 1<<14)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			own := make([]time.Duration, 0, 1<<14)
 			<-start
 			deadline := time.Now().Add(d)
 			for i := w; ; i += workers {

@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -101,24 +102,35 @@ func codeToLevel(c codes.Code) logging.Level {
 // code, duration, request ID) is logged, never payloads, so secrets such as keys never reach
 // logs (KD-8).
 func zapLogger(l *zap.Logger) logging.Logger {
+	l = l.WithOptions(zap.AddCallerSkip(1))
 	return logging.LoggerFunc(func(_ context.Context, lvl logging.Level, msg string, fields ...any) {
+		level := zapLevel(lvl)
+		// Successful calls log at debug: below the configured level, building the entry (fields,
+		// a cloned encoder) would be most of a warm read's logging cost for nothing.
+		ce := l.Check(level, msg)
+		if ce == nil {
+			return
+		}
 		f := make([]zap.Field, 0, len(fields)/2)
 		for i := 0; i+1 < len(fields); i += 2 {
-			key := fmt.Sprint(fields[i])
-			f = append(f, zap.Any(key, fields[i+1]))
+			f = append(f, zap.Any(fmt.Sprint(fields[i]), fields[i+1]))
 		}
-		logger := l.WithOptions(zap.AddCallerSkip(1)).With(f...)
-		switch lvl {
-		case logging.LevelDebug:
-			logger.Debug(msg)
-		case logging.LevelInfo:
-			logger.Info(msg)
-		case logging.LevelWarn:
-			logger.Warn(msg)
-		default:
-			logger.Error(msg)
-		}
+		ce.Write(f...)
 	})
+}
+
+// zapLevel maps a go-grpc-middleware logging level to zap's.
+func zapLevel(lvl logging.Level) zapcore.Level {
+	switch lvl {
+	case logging.LevelDebug:
+		return zapcore.DebugLevel
+	case logging.LevelInfo:
+		return zapcore.InfoLevel
+	case logging.LevelWarn:
+		return zapcore.WarnLevel
+	default:
+		return zapcore.ErrorLevel
+	}
 }
 
 // NewLogger returns a JSON zap logger at the given level ("debug", "info", "warn", "error").

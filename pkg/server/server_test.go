@@ -742,3 +742,68 @@ func probeHealth(t *testing.T, addr string) error {
 	_, err = healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
 	return err
 }
+
+// Every call but health checks leaves one access-log line when it finishes, with its method, code,
+// duration and request ID, at INFO for a refused request and at the level of the code otherwise.
+func TestAccessLog_OneLinePerCall(t *testing.T) {
+	ts := start(t)
+	client := catalogv1.NewCatalogServiceClient(ts.conn)
+	ctx := metadata.AppendToOutgoingContext(ts.ctx(t, &customerUser), server.RequestIDHeader, "req-log-1")
+	if _, err := client.GetProduct(ctx, &catalogv1.GetProductRequest{ProductId: "P1"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := client.GetProduct(ts.ctx(t, nil), &catalogv1.GetProductRequest{ProductId: "P1"})
+	assertStatus(t, err, codes.Unauthenticated, "")
+	if err := probeHealth(t, ts.srv.GRPCAddr()); err != nil {
+		t.Fatal(err)
+	}
+
+	lines := ts.logs.FilterMessage("finished call").All()
+	if len(lines) != 2 {
+		t.Fatalf("%d access-log lines, want 2 (health checks are not logged): %v", len(lines), lines)
+	}
+	for i, want := range []struct{ code, requestID string }{{"OK", "req-log-1"}, {"Unauthenticated", ""}} {
+		got := lines[i].ContextMap()
+		if lines[i].Level != zap.InfoLevel || got["grpc.method"] != "GetProduct" || got["grpc.code"] != want.code {
+			t.Errorf("line %d = %v %v, want INFO GetProduct %s", i, lines[i].Level, got, want.code)
+		}
+		if _, ok := got["grpc.time_ms"]; !ok {
+			t.Errorf("line %d has no grpc.time_ms: %v", i, got)
+		}
+		if want.requestID != "" && got["request_id"] != want.requestID {
+			t.Errorf("line %d request_id = %v, want %s", i, got["request_id"], want.requestID)
+		}
+	}
+}
+
+// Below the logger's level the access log costs no entry: a service at "warn" logs no successful
+// call.
+func TestAccessLog_BelowLevelNothing(t *testing.T) {
+	core, logs := observer.New(zap.WarnLevel)
+	srv, err := server.New(server.Config{
+		Name: "servertest", GRPCAddr: "127.0.0.1:0", Logger: zap.New(core),
+		Verifier: auth.NewVerifier(auth.StaticKeys{}, time.Now),
+		Register: func(gs *grpc.Server) {
+			testingv1.RegisterClockServiceServer(gs, clock.NewService(clock.NewFake(t0)))
+		},
+		StopTimeout: 10 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	conn, err := grpc.NewClient(srv.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := testingv1.NewClockServiceClient(conn).GetTime(ctx, &testingv1.GetTimeRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := logs.Len(); n != 0 {
+		t.Errorf("%d lines logged at warn level for a successful call: %v", n, logs.All())
+	}
+}
