@@ -1,6 +1,7 @@
 // Package e2e runs the whole suite in containers: PostgreSQL, Redis and the six service images on
 // one Docker network, the services configured for PostgreSQL (and catalog for Redis), and drives
-// them over their public gRPC APIs like a client would.
+// them over their public gRPC APIs like a client would. subscriptions alone runs on a fake clock
+// (--fake-clock) that tests move with partnerhub.testing.v1.ClockService; tokens live on wall time.
 //
 // Images: partnerhub/<svc>:dev (`make images`; PARTNERHUB_IMAGE_REPO / PARTNERHUB_IMAGE_TAG
 // override), PARTNERHUB_TEST_POSTGRES_IMAGE (postgres:16-alpine) and PARTNERHUB_TEST_REDIS_IMAGE
@@ -192,6 +193,13 @@ func startService(ctx context.Context, nw *testcontainers.DockerNetwork, image s
 	if sp.name == "catalog" {
 		e[prefix+"REDIS_ADDR"] = "redis:6379"
 		e[prefix+"SEED"] = "true" // the seed catalog, imported once identity answers
+	}
+	if sp.name == "subscriptions" {
+		// The lifecycle test (SU-2, SU-3) moves this service's own fake clock over 120 days
+		// (ClockService); the engine sweeps often so each move shows within a fraction of a second.
+		e[prefix+"FAKE_CLOCK"] = "true"
+		e[prefix+"CATALOG_ADDR"] = "catalog:50052" // transfers ask for equivalent offers (CA-9)
+		e[prefix+"LIFECYCLE_INTERVAL"] = "200ms"
 	}
 	grpcPort, adminPort := fmt.Sprintf("%d/tcp", sp.grpc), fmt.Sprintf("%d/tcp", sp.admi)
 	return testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{

@@ -162,6 +162,10 @@ type ServeConfig struct {
 	// they take a request_id (RevealKey: a whole key is never written anywhere, KD-8); their
 	// handlers deduplicate by request_id themselves.
 	NotReplayed []string
+	// Background jobs (sweepers, engines, seeders) run while the service serves: each gets a
+	// context that ends when serving stops, and Serve returns only after every job has returned,
+	// so none outlives the database it uses.
+	Background []func(ctx context.Context)
 }
 
 // Serve runs the gRPC and admin servers until ctx is done. A fake-clock runtime also serves
@@ -210,6 +214,15 @@ func (rt *Runtime) Serve(ctx context.Context, sc ServeConfig) error {
 	})
 	if err != nil {
 		return err
+	}
+	bgCtx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() {
+		stop()
+		wg.Wait()
+	}()
+	for _, job := range sc.Background {
+		wg.Go(func() { job(bgCtx) })
 	}
 	return srv.Run(ctx)
 }

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"net"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"google.golang.org/grpc"
@@ -248,5 +251,39 @@ func TestBase_Clock(t *testing.T) {
 				t.Errorf("Now() not in UTC: %v", c.Now())
 			}
 		})
+	}
+}
+
+// Background jobs run while the service serves and have returned when Serve returns, so none
+// outlives the database the caller closes next.
+func TestServe_BackgroundJobsEndBeforeServeReturns(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b := Base{Name: "svctest", GRPCAddr: "127.0.0.1:0", DatabaseURL: "sqlite:" + filepath.Join(t.TempDir(), "svctest.db"),
+		LogLevel: "error"}
+	rt, err := Open(ctx, b, fstest.MapFS{"001_init.sql": {Data: []byte("-- +goose Up\nSELECT 1;\n-- +goose Down\nSELECT 1;\n")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close()
+	started := make(chan struct{})
+	var ended atomic.Bool
+	done := make(chan error, 1)
+	go func() {
+		done <- rt.Serve(ctx, ServeConfig{Keys: auth.StaticKeys{}, Register: func(*grpc.Server) {},
+			Background: []func(context.Context){func(ctx context.Context) {
+				close(started)
+				<-ctx.Done()
+				time.Sleep(50 * time.Millisecond) // a job finishing its last batch
+				ended.Store(true)
+			}}})
+	}()
+	<-started
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+	if !ended.Load() {
+		t.Error("Serve returned before its background job did")
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -104,17 +103,11 @@ func Run(ctx context.Context, cfg Config) error {
 	defer parts.close() // before closeCache: the near cache gives its lease back through the client
 
 	// Background work stops with the server, and Run waits for it before the database closes.
-	bgCtx, stop := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	defer func() {
-		stop()
-		wg.Wait()
-	}()
-	wg.Go(func() { parts.markets.Run(bgCtx) })
+	jobs := []func(context.Context){parts.markets.Run}
 	if cfg.Seed {
-		wg.Go(func() { seedLoop(bgCtx, parts.app, rt.Log) })
+		jobs = append(jobs, func(ctx context.Context) { seedLoop(ctx, parts.app, rt.Log) })
 	}
-	return rt.Serve(ctx, svc.ServeConfig{Register: func(gs *grpc.Server) { grpcapi.Register(gs, parts.app) }})
+	return rt.Serve(ctx, svc.ServeConfig{Register: func(gs *grpc.Server) { grpcapi.Register(gs, parts.app) }, Background: jobs})
 }
 
 // deps are what build wires together.

@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -66,17 +65,9 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	a := app.New(sql.New(rt.DB), identity.New(conn), rt.Clock, app.Options{ApprovalBaseURL: cfg.ApprovalBaseURL})
 
-	// The sweeper stops with the server, and Run waits for it before the database closes.
-	sweepCtx, stopSweep := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Go(func() { sweepLoop(sweepCtx, a, rt.Log) })
-	defer func() {
-		stopSweep()
-		wg.Wait()
-	}()
-
 	return rt.Serve(ctx, svc.ServeConfig{
-		Register: func(gs *grpc.Server) { grpcapi.Register(gs, a) },
+		Register:   func(gs *grpc.Server) { grpcapi.Register(gs, a) },
+		Background: []func(context.Context){func(ctx context.Context) { sweepLoop(ctx, a, rt.Log) }},
 	})
 }
 

@@ -5,71 +5,55 @@
 package pbconv
 
 import (
-	"strings"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	catalogv1 "github.com/partnerhub/partnerhub/gen/partnerhub/catalog/v1"
 	commonv1 "github.com/partnerhub/partnerhub/gen/partnerhub/common/v1"
+	"github.com/partnerhub/partnerhub/pkg/pbenum"
 	"github.com/partnerhub/partnerhub/pkg/pbtime"
 	"github.com/partnerhub/partnerhub/services/catalog/internal/domain"
 )
 
-// The domain names its enums as the contract does without the value prefix
-// ("PRODUCT_KIND_ONLINE_SERVICE" ⇄ "ONLINE_SERVICE"). UNSPECIFIED maps to "", a number the
-// contract does not know to its digits.
-
-type protoEnum interface{ String() string }
-
-func name[T ~string](e protoEnum, prefix string) T {
-	s := strings.TrimPrefix(e.String(), prefix)
-	if s == "UNSPECIFIED" {
-		return ""
-	}
-	return T(s)
-}
-
-func value[T ~int32, D ~string](values map[string]int32, prefix string, d D) T {
-	return T(values[prefix+string(d)])
-}
+// Enums map by name through pkg/pbenum ("PRODUCT_KIND_ONLINE_SERVICE" ⇄ "ONLINE_SERVICE").
 
 // Kind maps a product kind.
 func Kind(k catalogv1.ProductKind) domain.ProductKind {
-	return name[domain.ProductKind](k, "PRODUCT_KIND_")
+	return pbenum.Name[domain.ProductKind](k, "PRODUCT_KIND_")
 }
 
 // KindPB maps a product kind.
 func KindPB(k domain.ProductKind) catalogv1.ProductKind {
-	return value[catalogv1.ProductKind](catalogv1.ProductKind_value, "PRODUCT_KIND_", k)
+	return pbenum.Value[catalogv1.ProductKind](catalogv1.ProductKind_value, "PRODUCT_KIND_", k)
 }
 
 // Program maps a sales program.
 func Program(p catalogv1.SalesProgram) domain.SalesProgram {
-	return name[domain.SalesProgram](p, "SALES_PROGRAM_")
+	return pbenum.Name[domain.SalesProgram](p, "SALES_PROGRAM_")
 }
 
 // ProgramPB maps a sales program.
 func ProgramPB(p domain.SalesProgram) catalogv1.SalesProgram {
-	return value[catalogv1.SalesProgram](catalogv1.SalesProgram_value, "SALES_PROGRAM_", p)
+	return pbenum.Value[catalogv1.SalesProgram](catalogv1.SalesProgram_value, "SALES_PROGRAM_", p)
 }
 
 // Term maps a term.
-func Term(t catalogv1.Term) domain.Term { return name[domain.Term](t, "TERM_") }
+func Term(t catalogv1.Term) domain.Term { return pbenum.Name[domain.Term](t, "TERM_") }
 
 // TermPB maps a term.
 func TermPB(t domain.Term) catalogv1.Term {
-	return value[catalogv1.Term](catalogv1.Term_value, "TERM_", t)
+	return pbenum.Value[catalogv1.Term](catalogv1.Term_value, "TERM_", t)
 }
 
 // Plan maps a billing plan.
 func Plan(p catalogv1.BillingPlan) domain.BillingPlan {
-	return name[domain.BillingPlan](p, "BILLING_PLAN_")
+	return pbenum.Name[domain.BillingPlan](p, "BILLING_PLAN_")
 }
 
 // PlanPB maps a billing plan.
 func PlanPB(p domain.BillingPlan) catalogv1.BillingPlan {
-	return value[catalogv1.BillingPlan](catalogv1.BillingPlan_value, "BILLING_PLAN_", p)
+	return pbenum.Value[catalogv1.BillingPlan](catalogv1.BillingPlan_value, "BILLING_PLAN_", p)
 }
 
 // Time maps an unset timestamp to the zero time.
@@ -109,7 +93,7 @@ func Product(p *catalogv1.Product) domain.Product {
 // AvailabilityPB maps a market list.
 func AvailabilityPB(a domain.Availability) *catalogv1.MarketAvailability {
 	return &catalogv1.MarketAvailability{
-		Mode:         value[catalogv1.AvailabilityMode](catalogv1.AvailabilityMode_value, "AVAILABILITY_MODE_", a.Mode),
+		Mode:         pbenum.Value[catalogv1.AvailabilityMode](catalogv1.AvailabilityMode_value, "AVAILABILITY_MODE_", a.Mode),
 		CountryCodes: a.Countries,
 	}
 }
@@ -117,7 +101,7 @@ func AvailabilityPB(a domain.Availability) *catalogv1.MarketAvailability {
 // Availability maps a market list.
 func Availability(a *catalogv1.MarketAvailability) domain.Availability {
 	return domain.Availability{
-		Mode:      name[domain.AvailabilityMode](a.GetMode(), "AVAILABILITY_MODE_"),
+		Mode:      pbenum.Name[domain.AvailabilityMode](a.GetMode(), "AVAILABILITY_MODE_"),
 		Countries: a.GetCountryCodes(),
 	}
 }
@@ -128,14 +112,14 @@ func SkuPB(s domain.Sku) *catalogv1.Sku {
 		SkuId: s.ID, ProductId: s.ProductID, ProductKind: KindPB(s.ProductKind), DisplayName: s.DisplayName,
 		Description: s.Description,
 		CancellationPolicy: &catalogv1.CancellationPolicy{
-			Kind: value[catalogv1.CancellationPolicyKind](catalogv1.CancellationPolicyKind_value,
+			Kind: pbenum.Value[catalogv1.CancellationPolicyKind](catalogv1.CancellationPolicyKind_value,
 				"CANCELLATION_POLICY_KIND_", s.Cancellation.Kind),
 			WindowDays: s.Cancellation.WindowDays,
 		},
 		AutorenewDefault: &catalogv1.AutoRenewDefault{
 			Enabled: s.AutoRenew.Enabled, EffectiveFrom: pbtime.From(s.AutoRenew.EffectiveFrom), Renewable: s.AutoRenew.Renewable,
 		},
-		KeyType:                            value[catalogv1.KeyType](catalogv1.KeyType_value, "KEY_TYPE_", s.KeyType),
+		KeyType:                            pbenum.Value[catalogv1.KeyType](catalogv1.KeyType_value, "KEY_TYPE_", s.KeyType),
 		InstallationInstructionsUrl:        s.InstallationInstructionsURL,
 		MaximumQuantity:                    s.MaximumQuantity,
 		Availability:                       AvailabilityPB(s.Availability),
@@ -169,7 +153,7 @@ func Sku(s *catalogv1.Sku) domain.Sku {
 		ID: s.GetSkuId(), ProductID: s.GetProductId(), ProductKind: Kind(s.GetProductKind()),
 		DisplayName: s.GetDisplayName(), Description: s.GetDescription(),
 		Cancellation: domain.CancellationPolicy{
-			Kind:       name[domain.CancellationKind](s.GetCancellationPolicy().GetKind(), "CANCELLATION_POLICY_KIND_"),
+			Kind:       pbenum.Name[domain.CancellationKind](s.GetCancellationPolicy().GetKind(), "CANCELLATION_POLICY_KIND_"),
 			WindowDays: s.GetCancellationPolicy().GetWindowDays(),
 		},
 		AutoRenew: domain.AutoRenewDefault{
@@ -177,7 +161,7 @@ func Sku(s *catalogv1.Sku) domain.Sku {
 			EffectiveFrom: Time(s.GetAutorenewDefault().GetEffectiveFrom()),
 			Renewable:     s.GetAutorenewDefault().GetRenewable(),
 		},
-		KeyType:                     name[domain.KeyType](s.GetKeyType(), "KEY_TYPE_"),
+		KeyType:                     pbenum.Name[domain.KeyType](s.GetKeyType(), "KEY_TYPE_"),
 		InstallationInstructionsURL: s.GetInstallationInstructionsUrl(),
 		MaximumQuantity:             s.GetMaximumQuantity(),
 		Availability:                Availability(s.GetAvailability()),

@@ -1,0 +1,572 @@
+// Package sql is the subscriptions' store on pkg/store (SQLite or PostgreSQL, one dialect):
+// subscriptions, the events feed and the provisioning saga's steps (app.Store).
+//
+// Schema (migrations/002_subscriptions.sql): every scalar field of a subscription is a column;
+// the seat lots and the reminders sent are compact text in the subscription's row, read and
+// written whole with it. next_due is not part of the domain: the store computes it with the
+// injected domain.NextDue on every insert and update, so ClaimDue is one indexed range scan.
+//
+// Performance: a lifecycle sweep claims and updates hundreds of rows per transaction. On SQLite
+// (modernc, pure Go) the cost per row is mostly the driver's own; the adapter prepares the
+// statements a transaction runs many times once (tx.exec), leaves the list indexes alone in the
+// common UPDATE (updateSubKeep), keeps the lots out of JSON, and the schema's CHECKs avoid IN
+// lists. On PostgreSQL every statement is a round trip, so a transaction's subscription updates
+// go out as one statement (tx.flush) and its events as one (insertEvents).
+package sql
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/partnerhub/partnerhub/pkg/errs"
+	"github.com/partnerhub/partnerhub/pkg/store"
+	"github.com/partnerhub/partnerhub/services/subscriptions/internal/app"
+	"github.com/partnerhub/partnerhub/services/subscriptions/internal/domain"
+)
+
+// Store implements app.Store.
+type Store struct {
+	db      *store.DB
+	nextDue func(domain.Subscription) (time.Time, bool)
+	// forUpdate locks the rows a transaction reads to change: PostgreSQL runs transactions
+	// concurrently; SQLite has no FOR UPDATE and needs none, because InTx holds its write lock
+	// from BEGIN.
+	forUpdate, skipLocked string
+}
+
+// New returns the store over db. nextDue says when the lifecycle engine must next look at a
+// subscription (false: never); the store evaluates it on every insert and update.
+func New(db *store.DB, nextDue func(domain.Subscription) (time.Time, bool)) *Store {
+	s := &Store{db: db, nextDue: nextDue}
+	if db.Engine() == store.Postgres {
+		s.forUpdate, s.skipLocked = " FOR UPDATE", " FOR UPDATE SKIP LOCKED"
+	}
+	return s
+}
+
+var _ app.Store = (*Store)(nil)
+
+// querier is a *sql.Tx or *store.DB.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+// args builds a numbered argument list: arg(v) returns the next "$n".
+type args []any
+
+func (a *args) arg(v any) string {
+	*a = append(*a, v)
+	return "$" + strconv.Itoa(len(*a))
+}
+
+func whereClause(where []string) string {
+	if len(where) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(where, " AND ")
+}
+
+func limitClause(a *args, limit int) string {
+	if limit <= 0 {
+		return ""
+	}
+	return " LIMIT " + a.arg(limit)
+}
+
+// ---- subscriptions ----
+
+// subCols are the columns scanSubscription reads, in the order subValues binds them ($1..$29);
+// next_due ($30) is only written.
+const subCols = `id, customer_id, partner_id, sku_id, product_id, display_name, kind, state, channel,
+	quantity, max_quantity, lots, billing_plan, term, term_start, term_end, auto_renew, unit_price_minor,
+	currency_code, cancellation_policy, window_days, order_id, purchase_time, state_time, reminders_sent,
+	pending_transfer_id, version, created_at, updated_at`
+
+const insertSub = `INSERT INTO subscriptions (` + subCols + `, next_due) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
+	$9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)`
+
+// updateSub writes every column but the key where the row still has version $31.
+const updateSub = `UPDATE subscriptions SET customer_id = $2, partner_id = $3, sku_id = $4, product_id = $5,
+	display_name = $6, kind = $7, state = $8, channel = $9, quantity = $10, max_quantity = $11, lots = $12,
+	billing_plan = $13, term = $14, term_start = $15, term_end = $16, auto_renew = $17, unit_price_minor = $18,
+	currency_code = $19, cancellation_policy = $20, window_days = $21, order_id = $22, purchase_time = $23,
+	state_time = $24, reminders_sent = $25, pending_transfer_id = $26, version = $27, created_at = $28,
+	updated_at = $29, next_due = $30
+	WHERE id = $1 AND version = $31`
+
+// updateSubKeep is updateSub for the usual case that the columns of the list indexes (customer,
+// partner, creation) did not change: SQLite rewrites the entries of every index whose columns a
+// SET names, changed or not, and for a lifecycle sweep those rewrites are a good part of the
+// UPDATE.
+const updateSubKeep = `UPDATE subscriptions SET sku_id = $4, product_id = $5,
+	display_name = $6, kind = $7, state = $8, channel = $9, quantity = $10, max_quantity = $11, lots = $12,
+	billing_plan = $13, term = $14, term_start = $15, term_end = $16, auto_renew = $17, unit_price_minor = $18,
+	currency_code = $19, cancellation_policy = $20, window_days = $21, order_id = $22, purchase_time = $23,
+	state_time = $24, reminders_sent = $25, pending_transfer_id = $26, version = $27, updated_at = $29,
+	next_due = $30
+	WHERE id = $1 AND version = $31 AND customer_id = $2 AND partner_id = $3 AND created_at = $28`
+
+// updateSubBatch is updateSub for many rows at once (PostgreSQL): parameter n is the array of
+// updateSub's $n over the rows. It returns the IDs of the rows it wrote.
+const updateSubBatch = `UPDATE subscriptions AS s SET customer_id = v.customer_id, partner_id = v.partner_id,
+	sku_id = v.sku_id, product_id = v.product_id, display_name = v.display_name, kind = v.kind, state = v.state,
+	channel = v.channel, quantity = v.quantity, max_quantity = v.max_quantity, lots = v.lots,
+	billing_plan = v.billing_plan, term = v.term, term_start = v.term_start, term_end = v.term_end,
+	auto_renew = v.auto_renew, unit_price_minor = v.unit_price_minor, currency_code = v.currency_code,
+	cancellation_policy = v.cancellation_policy, window_days = v.window_days, order_id = v.order_id,
+	purchase_time = v.purchase_time, state_time = v.state_time, reminders_sent = v.reminders_sent,
+	pending_transfer_id = v.pending_transfer_id, version = v.version, created_at = v.created_at,
+	updated_at = v.updated_at, next_due = v.next_due
+	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+		$9::text[], $10::bigint[], $11::bigint[], $12::text[], $13::text[], $14::text[], $15::timestamp[],
+		$16::timestamp[], $17::boolean[], $18::bigint[], $19::text[], $20::text[], $21::bigint[], $22::text[],
+		$23::timestamp[], $24::timestamp[], $25::text[], $26::text[], $27::bigint[], $28::timestamp[],
+		$29::timestamp[], $30::timestamp[], $31::bigint[])
+		AS v(` + subCols + `, next_due, prev_version)
+	WHERE s.id = v.id AND s.version = v.prev_version
+	RETURNING s.id`
+
+// subValues returns the values of insertSub / updateSub's $1..$30 for s.
+func (s *Store) subValues(sub domain.Subscription) ([]any, error) {
+	lots, err := encodeLots(sub.Lots)
+	if err != nil {
+		return nil, fmt.Errorf("encode lots of subscription %s: %w", sub.ID, err)
+	}
+	var due any // NULL: never due
+	if s.nextDue != nil {
+		if t, ok := s.nextDue(sub); ok {
+			due = store.Time(t)
+		}
+	}
+	return []any{sub.ID, sub.CustomerID, sub.PartnerID, sub.SkuID, sub.ProductID, sub.DisplayName,
+		string(sub.Kind), string(sub.State), string(sub.Channel), sub.Quantity, sub.MaxQuantity, lots,
+		string(sub.Plan), string(sub.Term), store.Time(sub.TermStart), store.Time(sub.TermEnd), sub.AutoRenew,
+		sub.UnitPrice.Minor, sub.UnitPrice.Currency, string(sub.Policy), sub.WindowDays, sub.OrderID,
+		store.Time(sub.PurchaseTime), store.Time(sub.StateTime), encodeReminders(sub.RemindersSent),
+		sub.PendingTransferID, sub.Version, store.Time(sub.CreateTime), store.Time(sub.UpdateTime), due}, nil
+}
+
+func scanSubscription(row scanner) (domain.Subscription, error) {
+	var s domain.Subscription
+	var kind, state, channel, lots, plan, term, policy, reminders string
+	if err := row.Scan(&s.ID, &s.CustomerID, &s.PartnerID, &s.SkuID, &s.ProductID, &s.DisplayName, &kind, &state,
+		&channel, &s.Quantity, &s.MaxQuantity, &lots, &plan, &term, &s.TermStart, &s.TermEnd, &s.AutoRenew,
+		&s.UnitPrice.Minor, &s.UnitPrice.Currency, &policy, &s.WindowDays, &s.OrderID, &s.PurchaseTime,
+		&s.StateTime, &reminders, &s.PendingTransferID, &s.Version, &s.CreateTime, &s.UpdateTime); err != nil {
+		return domain.Subscription{}, err
+	}
+	s.Kind, s.State, s.Channel = domain.ProductKind(kind), domain.State(state), domain.Channel(channel)
+	s.Plan, s.Term, s.Policy = domain.BillingPlan(plan), domain.Term(term), domain.CancellationPolicy(policy)
+	for _, t := range []*time.Time{&s.TermStart, &s.TermEnd, &s.PurchaseTime, &s.StateTime, &s.CreateTime, &s.UpdateTime} {
+		*t = t.UTC()
+	}
+	var err error
+	if s.Lots, err = decodeLots(lots); err != nil {
+		return domain.Subscription{}, fmt.Errorf("lots of subscription %s: %w", s.ID, err)
+	}
+	if s.RemindersSent, err = decodeReminders(reminders); err != nil {
+		return domain.Subscription{}, fmt.Errorf("reminders of subscription %s: %w", s.ID, err)
+	}
+	return s, nil
+}
+
+func scanSubscriptions(rows *sql.Rows) ([]domain.Subscription, error) {
+	defer rows.Close()
+	var out []domain.Subscription
+	for rows.Next() {
+		s, err := scanSubscription(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan subscription: %w", err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, store.MapError(err)
+	}
+	return out, nil
+}
+
+func getSubscription(ctx context.Context, q querier, id, lock string) (domain.Subscription, error) {
+	s, err := scanSubscription(q.QueryRowContext(ctx, `SELECT `+subCols+` FROM subscriptions WHERE id = $1`+lock, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return domain.Subscription{}, errs.NotFoundf("subscription", id)
+	}
+	if err != nil {
+		return domain.Subscription{}, store.MapError(fmt.Errorf("read subscription %s: %w", id, err))
+	}
+	return s, nil
+}
+
+// Subscription implements app.Store.
+func (s *Store) Subscription(ctx context.Context, id string) (domain.Subscription, error) {
+	return getSubscription(ctx, s.db, id, "")
+}
+
+// Subscriptions implements app.Store. The customer and partner filters use the (customer_id,
+// created_at, id) and (partner_id, created_at, id) indexes, which also give the keyset order.
+func (s *Store) Subscriptions(ctx context.Context, q app.ListQuery) ([]domain.Subscription, error) {
+	var a args
+	var where []string
+	if q.CustomerID != "" {
+		where = append(where, "customer_id = "+a.arg(q.CustomerID))
+	}
+	if q.PartnerID != "" {
+		where = append(where, "partner_id = "+a.arg(q.PartnerID))
+	}
+	if len(q.States) > 0 {
+		in := make([]string, len(q.States))
+		for i, st := range q.States {
+			in[i] = a.arg(string(st))
+		}
+		where = append(where, "state IN ("+strings.Join(in, ", ")+")")
+	}
+	if q.Channel != "" {
+		where = append(where, "channel = "+a.arg(string(q.Channel)))
+	}
+	if q.SkuID != "" {
+		where = append(where, "sku_id = "+a.arg(q.SkuID))
+	}
+	if !q.HideSoftwareBoughtBefore.IsZero() { // SU-11
+		where = append(where, "NOT (kind = "+a.arg(string(domain.KindSoftwareSubscription))+
+			" AND purchase_time < "+a.arg(store.Time(q.HideSoftwareBoughtBefore))+")")
+	}
+	if !q.AfterCreateTime.IsZero() || q.AfterID != "" {
+		where = append(where, "(created_at, id) > ("+a.arg(store.Time(q.AfterCreateTime))+", "+a.arg(q.AfterID)+")")
+	}
+	query := `SELECT ` + subCols + ` FROM subscriptions` + whereClause(where) + ` ORDER BY created_at, id` +
+		limitClause(&a, q.Limit)
+	rows, err := s.db.QueryContext(ctx, query, a...)
+	if err != nil {
+		return nil, store.MapError(fmt.Errorf("list subscriptions: %w", err))
+	}
+	out, err := scanSubscriptions(rows)
+	if err != nil {
+		return nil, fmt.Errorf("list subscriptions: %w", err)
+	}
+	return out, nil
+}
+
+// ---- transactions ----
+
+// Tx implements app.Store with store.DB.InTx: SERIALIZABLE on PostgreSQL, SQLite's write lock
+// from BEGIN. A serialization failure or deadlock runs fn again (up to 10 times), so fn must have
+// no effects outside the transaction. On PostgreSQL, UpdateSubscription's writes wait for the
+// transaction's next read of subscriptions or the end of fn (see there).
+//
+// On PostgreSQL, appenders conflict on the event counter (see AppendEvents): each one that waited
+// for another fails with a serialization failure once that one commits, because its snapshot
+// predates the other's counter. Under load that could exhaust the retries, so an attempt that
+// follows one that appended events first locks the counter table, before any statement takes its
+// snapshot: it waits for the appenders ahead of it and then sees their counter, so the counter
+// fails each transaction at most once.
+func (s *Store) Tx(ctx context.Context, fn func(ctx context.Context, tx app.Tx) error) error {
+	lockFeed := false
+	return s.db.InTx(ctx, func(sqlTx *sql.Tx) error {
+		if lockFeed {
+			if _, err := sqlTx.ExecContext(ctx, `LOCK TABLE event_counter IN EXCLUSIVE MODE`); err != nil {
+				return store.MapError(fmt.Errorf("lock the event counter: %w", err))
+			}
+		}
+		t := &tx{s: s, q: sqlTx}
+		err := fn(ctx, t)
+		if err == nil {
+			err = t.flush(ctx)
+		}
+		lockFeed = t.appended && s.db.Engine() == store.Postgres
+		return err
+	})
+}
+
+// tx implements app.Tx over one transaction.
+type tx struct {
+	s *Store
+	q *sql.Tx
+	// appended is set when the transaction allocated event sequences (see Store.Tx).
+	appended bool
+	// stmts holds the statements prepared in this transaction (SQLite only, see exec).
+	stmts map[string]*sql.Stmt
+	// pending holds the updateSub values of the updates not sent yet (PostgreSQL only, see
+	// UpdateSubscription), pendingIDs their subscription IDs.
+	pending    [][]any
+	pendingIDs map[string]bool
+}
+
+// exec runs a statement that a transaction may run hundreds of times (UpdateSubscription in a
+// ClaimDue batch). modernc's SQLite compiles every statement it is handed, which costs more than
+// running a single-row UPDATE, so on SQLite the statement is prepared once per transaction (and
+// closed with it); pgx already caches prepared statements per connection.
+func (t *tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if t.s.db.Engine() != store.SQLite {
+		return t.q.ExecContext(ctx, query, args...)
+	}
+	st, ok := t.stmts[query]
+	if !ok {
+		var err error
+		if st, err = t.q.PrepareContext(ctx, query); err != nil {
+			return nil, err
+		}
+		if t.stmts == nil {
+			t.stmts = map[string]*sql.Stmt{}
+		}
+		t.stmts[query] = st
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+// Subscription implements app.Tx.
+func (t *tx) Subscription(ctx context.Context, id string) (domain.Subscription, error) {
+	if err := t.flush(ctx); err != nil {
+		return domain.Subscription{}, err
+	}
+	return getSubscription(ctx, t.q, id, t.s.forUpdate)
+}
+
+// InsertSubscription implements app.Tx. A subscription ID in use is ALREADY_EXISTS.
+func (t *tx) InsertSubscription(ctx context.Context, sub domain.Subscription) error {
+	if sub.Version != 1 {
+		return fmt.Errorf("insert subscription %s: version %d, want 1", sub.ID, sub.Version)
+	}
+	vals, err := t.s.subValues(sub)
+	if err != nil {
+		return err
+	}
+	if _, err := t.exec(ctx, insertSub, vals...); err != nil {
+		if store.IsUniqueViolation(err) {
+			return errs.New(errs.AlreadyExists, "", "subscription %q already exists", sub.ID).Wrap(err)
+		}
+		return store.MapError(fmt.Errorf("insert subscription %s: %w", sub.ID, err))
+	}
+	return nil
+}
+
+// UpdateSubscription implements app.Tx: the row is written only if it still has version
+// sub.Version-1. When it does not, staleError tells a missing row (NOT_FOUND) from a concurrent
+// change (ABORTED / ETAG_MISMATCH).
+//
+// On SQLite the row is written at once, with updateSubKeep when the list index columns are as
+// stored and with updateSub otherwise. On PostgreSQL, where every statement is a round trip, the
+// update waits in the transaction and flush sends all waiting updates in one statement before
+// the next read of subscriptions and before commit; a refused update's error then comes from
+// that read or from Tx.
+func (t *tx) UpdateSubscription(ctx context.Context, sub domain.Subscription) error {
+	vals, err := t.s.subValues(sub)
+	if err != nil {
+		return err
+	}
+	vals = append(vals, sub.Version-1)
+	if t.s.db.Engine() == store.Postgres {
+		if t.pendingIDs[sub.ID] { // a second update of the row: the batch holds each row once
+			if err := t.flush(ctx); err != nil {
+				return err
+			}
+		}
+		if t.pendingIDs == nil {
+			t.pendingIDs = map[string]bool{}
+		}
+		t.pending, t.pendingIDs[sub.ID] = append(t.pending, vals), true
+		return nil
+	}
+	for _, query := range []string{updateSubKeep, updateSub} {
+		res, err := t.exec(ctx, query, vals...)
+		if err != nil {
+			return store.MapError(fmt.Errorf("update subscription %s: %w", sub.ID, err))
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return store.MapError(fmt.Errorf("update subscription %s: %w", sub.ID, err))
+		}
+		if n == 1 {
+			return nil
+		}
+	}
+	return t.staleError(ctx, sub.ID, sub.Version-1)
+}
+
+// flush sends the updates UpdateSubscription keeps waiting on PostgreSQL, as one updateSubBatch.
+func (t *tx) flush(ctx context.Context) error {
+	if len(t.pending) == 0 {
+		return nil
+	}
+	pending := t.pending
+	t.pending, t.pendingIDs = nil, nil
+	rows, err := t.q.QueryContext(ctx, updateSubBatch, columns(pending)...)
+	if err != nil {
+		return store.MapError(fmt.Errorf("update %d subscriptions: %w", len(pending), err))
+	}
+	written := make(map[string]bool, len(pending))
+	err = func() error {
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			written[id] = true
+		}
+		return rows.Err()
+	}()
+	if err != nil {
+		return store.MapError(fmt.Errorf("update %d subscriptions: %w", len(pending), err))
+	}
+	for _, vals := range pending {
+		if id := vals[0].(string); !written[id] {
+			return t.staleError(ctx, id, vals[len(vals)-1].(int64))
+		}
+	}
+	return nil
+}
+
+// columns turns rows of statement arguments into one argument per column, each the column's
+// values as a slice (pgx binds it as the array the statement casts it to).
+func columns(rows [][]any) []any {
+	cols := make([]any, len(rows[0]))
+	for i := range cols {
+		col := make([]any, len(rows))
+		for j, vals := range rows {
+			col[j] = vals[i]
+		}
+		cols[i] = col
+	}
+	return cols
+}
+
+// staleError is the error of an update of subscription id that found no row with version want.
+func (t *tx) staleError(ctx context.Context, id string, want int64) error {
+	var version int64
+	err := t.q.QueryRowContext(ctx, `SELECT version FROM subscriptions WHERE id = $1`, id).Scan(&version)
+	if errors.Is(err, sql.ErrNoRows) {
+		return errs.NotFoundf("subscription", id)
+	}
+	if err != nil {
+		return store.MapError(fmt.Errorf("update subscription %s: %w", id, err))
+	}
+	return errs.New(errs.Aborted, errs.ReasonEtagMismatch,
+		"subscription %q was changed concurrently: version %d is stored, the update is based on %d",
+		id, version, want)
+}
+
+// CountActive implements app.Tx. Under SERIALIZABLE the count is a predicate read, so two
+// transactions that both count and then insert for the same customer cannot both commit.
+func (t *tx) CountActive(ctx context.Context, customerID string) (int, error) {
+	if err := t.flush(ctx); err != nil {
+		return 0, err
+	}
+	var n int
+	err := t.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM subscriptions WHERE customer_id = $1 AND state IN ($2, $3)`,
+		customerID, string(domain.StateActive), string(domain.StateSuspended)).Scan(&n)
+	if err != nil {
+		return 0, store.MapError(fmt.Errorf("count active subscriptions of %s: %w", customerID, err))
+	}
+	return n, nil
+}
+
+// ClaimDue implements app.Tx: the due rows in (next_due, id) order from the partial next_due
+// index. On PostgreSQL FOR UPDATE SKIP LOCKED hands rows another transaction holds to nobody
+// else; on SQLite the transaction holds the database's write lock, so no other claimer runs.
+func (t *tx) ClaimDue(ctx context.Context, now time.Time, limit int) ([]domain.Subscription, error) {
+	if err := t.flush(ctx); err != nil {
+		return nil, err
+	}
+	rows, err := t.q.QueryContext(ctx, `SELECT `+subCols+` FROM subscriptions
+		WHERE next_due IS NOT NULL AND next_due <= $1 ORDER BY next_due, id LIMIT $2`+t.s.skipLocked,
+		store.Time(now), limit)
+	if err != nil {
+		return nil, store.MapError(fmt.Errorf("claim due subscriptions: %w", err))
+	}
+	out, err := scanSubscriptions(rows)
+	if err != nil {
+		return nil, fmt.Errorf("claim due subscriptions: %w", err)
+	}
+	return out, nil
+}
+
+// The lots and reminders columns. Both are read and written with every row the lifecycle sweep
+// claims, so they are plain delimited text rather than JSON: encoding/json costs more per row
+// than everything else the adapter does in Go.
+//
+//	lots            id,quantity,add time (Unix microseconds),order ID,unit price minor,currency;...
+//	reminders_sent  60,30
+
+// lotSeparators may not occur in a lot's text fields (IDs and currency codes never hold them).
+const lotSeparators = ",;"
+
+func encodeLots(lots []domain.SeatLot) (string, error) {
+	var b strings.Builder
+	for i, l := range lots {
+		if strings.ContainsAny(l.ID+l.OrderID+l.UnitPrice.Currency, lotSeparators) {
+			return "", fmt.Errorf("lot %q: a field holds one of %q", l.ID, lotSeparators)
+		}
+		if i > 0 {
+			b.WriteByte(';')
+		}
+		b.WriteString(l.ID)
+		b.WriteByte(',')
+		b.WriteString(strconv.FormatInt(int64(l.Quantity), 10))
+		b.WriteByte(',')
+		b.WriteString(strconv.FormatInt(l.AddTime.UnixMicro(), 10))
+		b.WriteByte(',')
+		b.WriteString(l.OrderID)
+		b.WriteByte(',')
+		b.WriteString(strconv.FormatInt(l.UnitPrice.Minor, 10))
+		b.WriteByte(',')
+		b.WriteString(l.UnitPrice.Currency)
+	}
+	return b.String(), nil
+}
+
+func decodeLots(s string) ([]domain.SeatLot, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var lots []domain.SeatLot
+	for lot := range strings.SplitSeq(s, ";") {
+		f := strings.Split(lot, ",")
+		if len(f) != 6 {
+			return nil, fmt.Errorf("malformed lot %q", lot)
+		}
+		qty, err1 := strconv.ParseInt(f[1], 10, 32)
+		added, err2 := strconv.ParseInt(f[2], 10, 64)
+		price, err3 := strconv.ParseInt(f[4], 10, 64)
+		if err := errors.Join(err1, err2, err3); err != nil {
+			return nil, fmt.Errorf("malformed lot %q: %w", lot, err)
+		}
+		lots = append(lots, domain.SeatLot{ID: f[0], Quantity: int32(qty), AddTime: time.UnixMicro(added).UTC(),
+			OrderID: f[3], UnitPrice: domain.Money{Minor: price, Currency: f[5]}})
+	}
+	return lots, nil
+}
+
+func encodeReminders(days []int32) string {
+	var b strings.Builder
+	for i, d := range days {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatInt(int64(d), 10))
+	}
+	return b.String()
+}
+
+func decodeReminders(s string) ([]int32, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var days []int32
+	for f := range strings.SplitSeq(s, ",") {
+		d, err := strconv.ParseInt(f, 10, 32)
+		if err != nil {
+			return nil, err
+		}
+		days = append(days, int32(d))
+	}
+	return days, nil
+}
