@@ -177,41 +177,38 @@ func (a *App) change(ctx context.Context, id, etag string,
 	}
 	var out domain.Subscription
 	var now time.Time
-	var appended []domain.Event
-	err = a.store.Tx(ctx, func(ctx context.Context, tx Tx) error {
+	err = a.commit(ctx, func(ctx context.Context, tx Tx) ([]domain.Event, error) {
 		s, err := tx.Subscription(ctx, id)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if s.PartnerID != cur.Sub.PartnerID { // moved to another partner since the check
-			return notManaged(s, domain.ReadOnlyOtherPartner)
+			return nil, notManaged(s, domain.ReadOnlyOtherPartner)
 		}
 		if etag != "" && etag != domain.Etag(s) {
-			return errs.New(errs.Aborted, errs.ReasonEtagMismatch,
+			return nil, errs.New(errs.Aborted, errs.ReasonEtagMismatch,
 				"subscription %s changed since the etag was read; read it again", id).With("subscription_id", id)
 		}
 		now = a.now()
 		next, evs, err := fn(ctx, tx, s, now)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		out = next
 		if len(evs) == 0 { // every change emits an event: none means a no-op, nothing to store
 			out = s
-			return nil
+			return nil, nil
 		}
 		out.Version = s.Version + 1
 		out.UpdateTime = now
 		if err := tx.UpdateSubscription(ctx, out); err != nil {
-			return err
+			return nil, err
 		}
-		appended, err = tx.AppendEvents(ctx, evs...)
-		return err
+		return evs, nil
 	})
 	if err != nil {
 		return View{}, err
 	}
-	a.feed.notify(appended)
 	return View{Sub: out, ReadOnly: domain.ReadOnlyForPartner(out, out.PartnerID), Now: now}, nil
 }
 
@@ -219,4 +216,24 @@ func (a *App) change(ctx context.Context, id, etag string,
 func (a *App) event(s domain.Subscription, t domain.EventType, requestID string, now time.Time) domain.Event {
 	return domain.Event{ID: a.newID(), Type: t, PartnerID: s.PartnerID, CustomerID: s.CustomerID,
 		SubscriptionID: s.ID, Time: now, RequestID: requestID, State: s.State}
+}
+
+// commit runs fn in one transaction, appends the events fn returns in the same transaction and,
+// once it committed, wakes this instance's watchers. fn may run more than once (the store retries
+// serialization failures on PostgreSQL), so it has no effect outside the transaction.
+func (a *App) commit(ctx context.Context, fn func(ctx context.Context, tx Tx) ([]domain.Event, error)) error {
+	var appended []domain.Event
+	err := a.store.Tx(ctx, func(ctx context.Context, tx Tx) error {
+		evs, err := fn(ctx, tx)
+		if err != nil {
+			return err
+		}
+		appended, err = tx.AppendEvents(ctx, evs...)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	a.feed.notify(appended)
+	return nil
 }

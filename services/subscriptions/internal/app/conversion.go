@@ -62,30 +62,28 @@ func (a *App) ConvertChannel(ctx context.Context, in ConvertInput) (View, domain
 	var conv domain.Conversion
 	var out domain.Subscription
 	var now time.Time
-	var appended []domain.Event
-	err = a.store.Tx(ctx, func(ctx context.Context, tx Tx) error {
-		appended = nil
+	err = a.commit(ctx, func(ctx context.Context, tx Tx) ([]domain.Event, error) {
 		s, err := tx.Subscription(ctx, in.SubscriptionID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if s.PartnerID != cur.Sub.PartnerID || s.Channel != cur.Sub.Channel {
-			return errs.New(errs.Aborted, errs.ReasonEtagMismatch, "subscription %s changed meanwhile; read it again", s.ID)
+			return nil, errs.New(errs.Aborted, errs.ReasonEtagMismatch, "subscription %s changed meanwhile; read it again", s.ID)
 		}
 		if in.Etag != "" && in.Etag != domain.Etag(s) {
-			return errs.New(errs.Aborted, errs.ReasonEtagMismatch,
+			return nil, errs.New(errs.Aborted, errs.ReasonEtagMismatch,
 				"subscription %s changed since the etag was read; read it again", s.ID).With("subscription_id", s.ID)
 		}
 		now = a.now()
 		conv, err = domain.PlanConversion(s, now, in.Target)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if err := inTransfer(s); err != nil {
-			return err
+			return nil, err
 		}
 		if conv.Path != domain.PathRenewalWindow && !in.AcknowledgePenalty {
-			return errs.Invalid("acknowledge_penalty",
+			return nil, errs.Invalid("acknowledge_penalty",
 				"the conversion now takes the %s path with a charge; preview it and acknowledge it", conv.Path)
 		}
 		out = s
@@ -95,7 +93,7 @@ func (a *App) ConvertChannel(ctx context.Context, in ConvertInput) (View, domain
 		out.RemindersSent = nil
 		out.Version, out.UpdateTime = s.Version+1, now
 		if err := tx.UpdateSubscription(ctx, out); err != nil {
-			return err
+			return nil, err
 		}
 		e := a.event(out, domain.EventChannelConverted, in.RequestID, now)
 		e.ChannelConverted = &domain.ChannelConvertedPayload{FromChannel: s.Channel, ToChannel: in.Target,
@@ -107,12 +105,10 @@ func (a *App) ConvertChannel(ctx context.Context, in ConvertInput) (View, domain
 				RateBasisPoints: domain.PenaltyRateBasisPoints, Reason: "SU-15: Web-Direct to Open mid-term"}
 			evs = append(evs, pe)
 		}
-		appended, err = tx.AppendEvents(ctx, evs...)
-		return err
+		return evs, nil
 	})
 	if err != nil {
 		return View{}, domain.Conversion{}, err
 	}
-	a.feed.notify(appended)
 	return View{Sub: out, Now: now}, conv, nil
 }

@@ -31,12 +31,10 @@ func (a *App) Sweep(ctx context.Context, batch int) (int, error) {
 	for {
 		now := a.now()
 		var n int
-		var appended []domain.Event
-		err := a.store.Tx(ctx, func(ctx context.Context, tx Tx) error {
-			appended = nil
+		err := a.commit(ctx, func(ctx context.Context, tx Tx) ([]domain.Event, error) {
 			subs, err := tx.ClaimDue(ctx, now, batch)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			n = len(subs)
 			var evs []domain.Event
@@ -44,26 +42,24 @@ func (a *App) Sweep(ctx context.Context, batch int) (int, error) {
 				next, es := domain.Advance(s, now, a.newID)
 				if due, ok := domain.NextDue(next); ok && !due.After(now) {
 					// A rule that leaves its subscription due would make the engine spin on it.
-					return fmt.Errorf("lifecycle: subscription %s still due at %s after advancing to %s", s.ID, due, now)
+					return nil, fmt.Errorf("lifecycle: subscription %s still due at %s after advancing to %s", s.ID, due, now)
 				}
 				if next.PendingTransferID != "" && next.State != s.State { // SU-12: a source expired or left its grace
 					if next, err = a.transferProgress(ctx, tx, next, now); err != nil {
-						return err
+						return nil, err
 					}
 				}
 				next.Version, next.UpdateTime = s.Version+1, now
 				if err := tx.UpdateSubscription(ctx, next); err != nil {
-					return err
+					return nil, err
 				}
 				evs = append(evs, es...)
 			}
-			appended, err = tx.AppendEvents(ctx, evs...)
-			return err
+			return evs, nil
 		})
 		if err != nil {
 			return total, fmt.Errorf("lifecycle sweep: %w", err)
 		}
-		a.feed.notify(appended)
 		total += n
 		if n < batch {
 			return total, nil

@@ -160,18 +160,16 @@ func (a *App) Provision(ctx context.Context, in ProvisionInput) (View, bool, err
 	var out domain.Subscription
 	var created bool
 	var now time.Time
-	var appended []domain.Event
-	err := a.store.Tx(ctx, func(ctx context.Context, tx Tx) error {
-		appended = nil
+	err := a.commit(ctx, func(ctx context.Context, tx Tx) ([]domain.Event, error) {
 		st, ran, err := stepTaken(ctx, tx, in.RequestID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if ran { // the step ran before (its response was not kept): answer with the subscription now
 			out, err = tx.Subscription(ctx, st.SubscriptionID)
 			created = st.Kind == domain.StepProvision
 			now = a.now()
-			return err
+			return nil, err
 		}
 		now = a.now()
 		var evs []domain.Event
@@ -182,15 +180,13 @@ func (a *App) Provision(ctx context.Context, in ProvisionInput) (View, bool, err
 			out, evs, err = a.create(ctx, tx, in, now)
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
-		appended, err = tx.AppendEvents(ctx, evs...)
-		return err
+		return evs, nil
 	})
 	if err != nil {
 		return View{}, false, err
 	}
-	a.feed.notify(appended)
 	return View{Sub: out, ReadOnly: domain.ReadOnlyForPartner(out, in.PartnerID), Now: now}, created, nil
 }
 
@@ -313,16 +309,14 @@ func (a *App) Renew(ctx context.Context, in RenewInput) (View, domain.Renewal, e
 	var out domain.Subscription
 	var r domain.Renewal
 	var now time.Time
-	var appended []domain.Event
-	err := a.store.Tx(ctx, func(ctx context.Context, tx Tx) error {
-		appended = nil
+	err := a.commit(ctx, func(ctx context.Context, tx Tx) ([]domain.Event, error) {
 		st, ran, err := stepTaken(ctx, tx, in.RequestID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		s, err := tx.Subscription(ctx, in.SubscriptionID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		now = a.now()
 		if ran {
@@ -330,17 +324,17 @@ func (a *App) Renew(ctx context.Context, in RenewInput) (View, domain.Renewal, e
 			if st.Before != nil {
 				r = domain.Renewal{Start: s.TermStart, End: s.TermEnd}
 			}
-			return nil
+			return nil, nil
 		}
 		if s.PartnerID != partner.OrgID {
-			return notManaged(s, domain.ReadOnlyForPartner(s, partner.OrgID))
+			return nil, notManaged(s, domain.ReadOnlyForPartner(s, partner.OrgID))
 		}
 		qty := in.Quantity
 		if qty == 0 {
 			qty = s.Quantity
 		}
 		if qty > s.MaxQuantity {
-			return errs.New(errs.InvalidArgument, domain.ReasonQuantityAboveMaximum,
+			return nil, errs.New(errs.InvalidArgument, domain.ReasonQuantityAboveMaximum,
 				"quantity %d is above the SKU's maximum %d", qty, s.MaxQuantity).With("maximum", s.MaxQuantity)
 		}
 		unit := in.UnitPrice
@@ -349,7 +343,7 @@ func (a *App) Renew(ctx context.Context, in RenewInput) (View, domain.Renewal, e
 		}
 		r, err = domain.PlanRenewal(s, now, in.Term)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		out = domain.ApplyRenewal(s, r, in.Term, qty, unit, now)
 		for i := range out.Lots { // the renewed seats are paid by this redemption
@@ -357,23 +351,21 @@ func (a *App) Renew(ctx context.Context, in RenewInput) (View, domain.Renewal, e
 		}
 		out.Version, out.UpdateTime = s.Version+1, now
 		if err := tx.UpdateSubscription(ctx, out); err != nil {
-			return err
+			return nil, err
 		}
 		before := s
 		if err := tx.PutStep(ctx, domain.Step{RequestID: in.RequestID, Kind: domain.StepRenew, SubscriptionID: s.ID,
 			Before: &before, CreateTime: now}); err != nil {
-			return err
+			return nil, err
 		}
 		e := a.event(out, domain.EventRenewed, in.RequestID, now)
 		e.Renewed = &domain.RenewedPayload{Kind: domain.RenewalProductKey, TermStart: out.TermStart, TermEnd: out.TermEnd,
 			Quantity: out.Quantity, Plan: out.Plan, AmountDue: domain.FirstCharge(unit, qty, in.Term, out.Plan), OrderID: in.OrderID}
-		appended, err = tx.AppendEvents(ctx, e)
-		return err
+		return []domain.Event{e}, nil
 	})
 	if err != nil {
 		return View{}, domain.Renewal{}, err
 	}
-	a.feed.notify(appended)
 	return View{Sub: out, ReadOnly: domain.ReadOnlyForPartner(out, partner.OrgID), Now: now}, r, nil
 }
 
@@ -396,30 +388,29 @@ func (a *App) Compensate(ctx context.Context, requestID, stepRequestID, reason s
 	var out domain.Subscription
 	var found bool
 	var now time.Time
-	var appended []domain.Event
-	err := a.store.Tx(ctx, func(ctx context.Context, tx Tx) error {
-		appended, found = nil, false
+	err := a.commit(ctx, func(ctx context.Context, tx Tx) ([]domain.Event, error) {
+		found = false
 		now = a.now()
 		st, ok, err := tx.Step(ctx, stepRequestID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if !ok { // never ran: a tombstone refuses it if it arrives late
-			return tx.PutStep(ctx, domain.Step{RequestID: stepRequestID, Compensated: true, CreateTime: now})
+			return nil, tx.PutStep(ctx, domain.Step{RequestID: stepRequestID, Compensated: true, CreateTime: now})
 		}
 		if st.Kind == "" {
-			return nil // a tombstone already
+			return nil, nil // a tombstone already
 		}
 		s, err := tx.Subscription(ctx, st.SubscriptionID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		found, out = true, s
 		if st.Compensated {
-			return nil
+			return nil, nil
 		}
 		if s.PartnerID != partner.OrgID {
-			return notManaged(s, domain.ReadOnlyForPartner(s, partner.OrgID))
+			return nil, notManaged(s, domain.ReadOnlyForPartner(s, partner.OrgID))
 		}
 		var e domain.Event
 		switch st.Kind {
@@ -439,22 +430,20 @@ func (a *App) Compensate(ctx context.Context, requestID, stepRequestID, reason s
 		}
 		st.Compensated = true
 		if err := tx.PutStep(ctx, st); err != nil {
-			return err
+			return nil, err
 		}
 		if e.ID == "" {
-			return nil
+			return nil, nil
 		}
 		out.Version, out.UpdateTime = s.Version+1, now
 		if err := tx.UpdateSubscription(ctx, out); err != nil {
-			return err
+			return nil, err
 		}
-		appended, err = tx.AppendEvents(ctx, e)
-		return err
+		return []domain.Event{e}, nil
 	})
 	if err != nil {
 		return View{}, false, err
 	}
-	a.feed.notify(appended)
 	if !found {
 		return View{}, false, nil
 	}

@@ -77,25 +77,15 @@ func (a *App) ListSubscriptions(ctx context.Context, in ListInput) ([]View, stri
 	}
 	query := paging.Fingerprint("subscriptions", string(v.OrgKind), v.OrgID, in.CustomerID, in.States, in.Channel,
 		in.ExcludeReadOnly, in.SkuID)
-	after, err := paging.Decode(in.PageToken, query, 2)
-	if err != nil {
+	if q.AfterCreateTime, q.AfterID, err = decodeTimeKey(in.PageToken, query); err != nil {
 		return nil, "", err
-	}
-	if after != nil {
-		t, err := time.Parse(time.RFC3339Nano, after[0])
-		if err != nil {
-			return nil, "", errs.New(errs.InvalidArgument, errs.ReasonInvalidPageToken, "page_token is not valid")
-		}
-		q.AfterCreateTime, q.AfterID = t, after[1]
 	}
 	q.Limit = size + 1
 	rows, err := a.store.Subscriptions(ctx, q)
 	if err != nil {
 		return nil, "", err
 	}
-	page, next := paging.Trim(rows, size, query, func(s domain.Subscription) []string {
-		return []string{s.CreateTime.Format(time.RFC3339Nano), s.ID}
-	})
+	page, next := paging.Trim(rows, size, query, func(s domain.Subscription) []string { return timeKey(s.CreateTime, s.ID) })
 	now := a.now()
 	out := make([]View, 0, len(page))
 	for _, s := range page {
@@ -110,3 +100,20 @@ func (a *App) ListSubscriptions(ctx context.Context, in ListInput) ([]View, stri
 	}
 	return out, next, nil
 }
+
+// decodeTimeKey reads a page token whose position is a (time, ID) pair, the order of
+// subscriptions and transfers: zero values for the first page.
+func decodeTimeKey(pageToken, query string) (time.Time, string, error) {
+	pos, err := paging.Decode(pageToken, query, 2)
+	if err != nil || pos == nil {
+		return time.Time{}, "", err
+	}
+	t, err := time.Parse(time.RFC3339Nano, pos[0])
+	if err != nil {
+		return time.Time{}, "", errs.New(errs.InvalidArgument, errs.ReasonInvalidPageToken, "page_token is not valid")
+	}
+	return t, pos[1], nil
+}
+
+// timeKey is the page position of a row ordered by (time, ID).
+func timeKey(t time.Time, id string) []string { return []string{t.Format(time.RFC3339Nano), id} }

@@ -70,37 +70,33 @@ func (a *App) decide(ctx context.Context, d Decision, sourceOnly bool,
 			"only the source side of transfer %s accepts or rejects it", cur.ID).With("transfer_id", cur.ID)
 	}
 	var out domain.Transfer
-	var appended []domain.Event
-	err = a.store.Tx(ctx, func(ctx context.Context, tx Tx) error {
-		appended = nil
+	err = a.commit(ctx, func(ctx context.Context, tx Tx) ([]domain.Event, error) {
 		t, err := tx.Transfer(ctx, d.TransferID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if d.Etag != "" && d.Etag != domain.TransferEtag(t) {
-			return errs.New(errs.Aborted, errs.ReasonEtagMismatch,
+			return nil, errs.New(errs.Aborted, errs.ReasonEtagMismatch,
 				"transfer %s changed since the etag was read; read it again", t.ID).With("transfer_id", t.ID)
 		}
 		if err := domain.CheckPending(t); err != nil {
-			return err
+			return nil, err
 		}
 		now := a.now()
 		next, evs, err := fn(ctx, tx, v, t, now)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		next.Version, next.UpdateTime = t.Version+1, now
 		if err := tx.UpdateTransfer(ctx, next); err != nil {
-			return err
+			return nil, err
 		}
 		out = next
-		appended, err = tx.AppendEvents(ctx, evs...)
-		return err
+		return evs, nil
 	})
 	if err != nil {
 		return domain.Transfer{}, err
 	}
-	a.feed.notify(appended)
 	return out, nil
 }
 

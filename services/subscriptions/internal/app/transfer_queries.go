@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"slices"
-	"time"
 
 	"github.com/partnerhub/partnerhub/pkg/auth"
 	"github.com/partnerhub/partnerhub/pkg/errs"
@@ -92,24 +91,14 @@ func (a *App) ListTransfers(ctx context.Context, in ListTransfersInput) ([]domai
 		return nil, "", errs.New(errs.PermissionDenied, errs.ReasonRoleRequired, "transfers are not for this caller")
 	}
 	query := paging.Fingerprint("transfers", string(v.OrgKind), v.OrgID, in.CustomerID, in.States, in.Direction)
-	before, err := paging.Decode(in.PageToken, query, 2)
-	if err != nil {
+	if q.BeforeCreateTime, q.BeforeID, err = decodeTimeKey(in.PageToken, query); err != nil {
 		return nil, "", err
-	}
-	if before != nil {
-		t, err := time.Parse(time.RFC3339Nano, before[0])
-		if err != nil {
-			return nil, "", errs.New(errs.InvalidArgument, errs.ReasonInvalidPageToken, "page_token is not valid")
-		}
-		q.BeforeCreateTime, q.BeforeID = t, before[1]
 	}
 	q.Limit = size + 1
 	rows, err := a.store.Transfers(ctx, q)
 	if err != nil {
 		return nil, "", err
 	}
-	page, next := paging.Trim(rows, size, query, func(t domain.Transfer) []string {
-		return []string{t.CreateTime.Format(time.RFC3339Nano), t.ID}
-	})
+	page, next := paging.Trim(rows, size, query, func(t domain.Transfer) []string { return timeKey(t.CreateTime, t.ID) })
 	return page, next, nil
 }

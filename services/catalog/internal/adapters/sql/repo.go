@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -49,29 +48,12 @@ func (r *Repo) count(op string) {
 	}
 }
 
-// querier is a *sql.Tx or *store.DB.
-type querier interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-type scanner interface{ Scan(dest ...any) error }
-
-// args builds a numbered argument list: arg(v) returns the next "$n".
-type args []any
-
-func (a *args) arg(v any) string {
-	*a = append(*a, v)
-	return "$" + strconv.Itoa(len(*a))
-}
-
 // ---- products ----
 
 const productCols = `p.product_id, p.display_name, p.description, p.kind, p.publisher, p.sales_programs,
 	p.etag, p.created_at, p.updated_at, (SELECT COUNT(*) FROM skus c WHERE c.product_id = p.product_id)`
 
-func scanProduct(row scanner, extra ...any) (domain.Product, error) {
+func scanProduct(row store.Scanner, extra ...any) (domain.Product, error) {
 	var p domain.Product
 	var kind, programs string
 	dest := append([]any{&p.ID, &p.DisplayName, &p.Description, &kind, &p.Publisher, &programs,
@@ -87,7 +69,7 @@ func scanProduct(row scanner, extra ...any) (domain.Product, error) {
 	return p, nil
 }
 
-func getProduct(ctx context.Context, q querier, id string) (domain.Product, bool, error) {
+func getProduct(ctx context.Context, q store.Querier, id string) (domain.Product, bool, error) {
 	p, err := scanProduct(q.QueryRowContext(ctx, `SELECT `+productCols+` FROM products p WHERE p.product_id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return domain.Product{}, false, nil
@@ -117,36 +99,24 @@ func soldIn(c string) string {
 // Products implements app.Reads.
 func (r *Repo) Products(ctx context.Context, q app.ProductQuery) ([]domain.Product, error) {
 	r.count("products")
-	var a args
+	var a store.Args
 	var where []string
 	if q.Kind != "" {
-		where = append(where, "p.kind = "+a.arg(string(q.Kind)))
+		where = append(where, "p.kind = "+a.Arg(string(q.Kind)))
 	}
 	if q.Country != "" {
 		where = append(where, `EXISTS (SELECT 1 FROM skus s WHERE s.product_id = p.product_id AND NOT s.discontinued AND `+
-			soldIn(a.arg(q.Country))+`)`)
+			soldIn(a.Arg(q.Country))+`)`)
 	}
 	if q.After != "" {
-		where = append(where, "p.product_id > "+a.arg(q.After))
+		where = append(where, "p.product_id > "+a.Arg(q.After))
 	}
-	query := `SELECT ` + productCols + ` FROM products p` + whereClause(where) + ` ORDER BY p.product_id LIMIT ` + a.arg(q.Limit)
+	query := `SELECT ` + productCols + ` FROM products p` + whereClause(where) + ` ORDER BY p.product_id LIMIT ` + a.Arg(q.Limit)
 	rows, err := r.db.QueryContext(ctx, query, a...)
 	if err != nil {
 		return nil, store.MapError(fmt.Errorf("list products: %w", err))
 	}
-	defer rows.Close()
-	var out []domain.Product
-	for rows.Next() {
-		p, err := scanProduct(rows)
-		if err != nil {
-			return nil, fmt.Errorf("scan product: %w", err)
-		}
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, store.MapError(fmt.Errorf("list products: %w", err))
-	}
-	return out, nil
+	return store.Collect(rows, "products", func(row store.Scanner) (domain.Product, error) { return scanProduct(row) })
 }
 
 func whereClause(where []string) string {
@@ -182,7 +152,7 @@ type variantRow struct {
 	SizeBytes       int64  `json:"size,omitempty"`
 }
 
-func scanSku(row scanner, extra ...any) (domain.Sku, error) {
+func scanSku(row store.Scanner, extra ...any) (domain.Sku, error) {
 	var s domain.Sku
 	var kind, terms, cancelKind, keyType, variants, mode, countries string
 	var effective, discontinued sql.NullTime
@@ -223,7 +193,7 @@ func scanSku(row scanner, extra ...any) (domain.Sku, error) {
 	return s, nil
 }
 
-func getSku(ctx context.Context, q querier, id string) (domain.Sku, bool, error) {
+func getSku(ctx context.Context, q store.Querier, id string) (domain.Sku, bool, error) {
 	s, err := scanSku(q.QueryRowContext(ctx, `SELECT `+skuCols+skuFrom+` WHERE s.sku_id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return domain.Sku{}, false, nil
@@ -247,48 +217,36 @@ func (r *Repo) Sku(ctx context.Context, id string) (domain.Sku, error) {
 // Skus implements app.Reads.
 func (r *Repo) Skus(ctx context.Context, q app.SkuQuery) ([]domain.Sku, error) {
 	r.count("skus")
-	var a args
+	var a store.Args
 	var where []string
 	if q.ProductID != "" {
-		where = append(where, "s.product_id = "+a.arg(q.ProductID))
+		where = append(where, "s.product_id = "+a.Arg(q.ProductID))
 	}
 	if q.Kind != "" {
-		where = append(where, "p.kind = "+a.arg(string(q.Kind)))
+		where = append(where, "p.kind = "+a.Arg(string(q.Kind)))
 	}
 	if q.Country != "" {
-		where = append(where, soldIn(a.arg(q.Country)))
+		where = append(where, soldIn(a.Arg(q.Country)))
 	}
 	if !q.IncludeDiscontinued {
 		where = append(where, "NOT s.discontinued")
 	}
 	if q.After != "" {
-		where = append(where, "s.sku_id > "+a.arg(q.After))
+		where = append(where, "s.sku_id > "+a.Arg(q.After))
 	}
-	query := `SELECT ` + skuCols + skuFrom + whereClause(where) + ` ORDER BY s.sku_id LIMIT ` + a.arg(q.Limit)
+	query := `SELECT ` + skuCols + skuFrom + whereClause(where) + ` ORDER BY s.sku_id LIMIT ` + a.Arg(q.Limit)
 	rows, err := r.db.QueryContext(ctx, query, a...)
 	if err != nil {
 		return nil, store.MapError(fmt.Errorf("list SKUs: %w", err))
 	}
-	defer rows.Close()
-	var out []domain.Sku
-	for rows.Next() {
-		s, err := scanSku(rows)
-		if err != nil {
-			return nil, fmt.Errorf("scan SKU: %w", err)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, store.MapError(fmt.Errorf("list SKUs: %w", err))
-	}
-	return out, nil
+	return store.Collect(rows, "SKUs", func(row store.Scanner) (domain.Sku, error) { return scanSku(row) })
 }
 
 // ---- prices ----
 
 const priceCols = `sku_id, country_code, term, billing_plan, amount_minor, currency_code, etag, created_at, updated_at`
 
-func scanPrice(row scanner) (domain.Price, error) {
+func scanPrice(row store.Scanner) (domain.Price, error) {
 	var p domain.Price
 	var term, plan string
 	if err := row.Scan(&p.SkuID, &p.CountryCode, &term, &plan, &p.BillingPeriodPrice.AmountMinor,
@@ -300,7 +258,7 @@ func scanPrice(row scanner) (domain.Price, error) {
 	return p, nil
 }
 
-func getPrice(ctx context.Context, q querier, k domain.PriceKey) (domain.Price, bool, error) {
+func getPrice(ctx context.Context, q store.Querier, k domain.PriceKey) (domain.Price, bool, error) {
 	p, err := scanPrice(q.QueryRowContext(ctx, `SELECT `+priceCols+` FROM prices
 		WHERE sku_id = $1 AND country_code = $2 AND term = $3 AND billing_plan = $4`,
 		k.SkuID, k.CountryCode, string(k.Term), string(k.Plan)))
@@ -323,24 +281,12 @@ func (r *Repo) Price(ctx context.Context, k domain.PriceKey) (domain.Price, erro
 	return p, err
 }
 
-func queryPrices(ctx context.Context, q querier, query string, a ...any) ([]domain.Price, error) {
+func queryPrices(ctx context.Context, q store.Querier, query string, a ...any) ([]domain.Price, error) {
 	rows, err := q.QueryContext(ctx, query, a...)
 	if err != nil {
 		return nil, store.MapError(fmt.Errorf("read prices: %w", err))
 	}
-	defer rows.Close()
-	var out []domain.Price
-	for rows.Next() {
-		p, err := scanPrice(rows)
-		if err != nil {
-			return nil, fmt.Errorf("scan price: %w", err)
-		}
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, store.MapError(fmt.Errorf("read prices: %w", err))
-	}
-	return out, nil
+	return store.Collect(rows, "prices", scanPrice)
 }
 
 // ---- offers ----
@@ -349,19 +295,19 @@ func queryPrices(ctx context.Context, q querier, query string, a ...any) ([]doma
 // prices in the market.
 func (r *Repo) Offers(ctx context.Context, q app.OfferQuery) ([]app.Offer, error) {
 	r.count("offers")
-	var a args
-	c := a.arg(q.Country)
-	where := []string{"NOT s.discontinued", "(p.program_mask & " + a.arg(q.ProgramMask) + ") <> 0", soldIn(c)}
+	var a store.Args
+	c := a.Arg(q.Country)
+	where := []string{"NOT s.discontinued", "(p.program_mask & " + a.Arg(q.ProgramMask) + ") <> 0", soldIn(c)}
 	if q.Kind != "" {
-		where = append(where, "p.kind = "+a.arg(string(q.Kind)))
+		where = append(where, "p.kind = "+a.Arg(string(q.Kind)))
 	}
 	if q.ProductID != "" {
-		where = append(where, "s.product_id = "+a.arg(q.ProductID))
+		where = append(where, "s.product_id = "+a.Arg(q.ProductID))
 	}
 	if q.After != "" {
-		where = append(where, "s.sku_id > "+a.arg(q.After))
+		where = append(where, "s.sku_id > "+a.Arg(q.After))
 	}
-	query := `SELECT ` + skuCols + `, ` + productCols + skuFrom + whereClause(where) + ` ORDER BY s.sku_id LIMIT ` + a.arg(q.Limit)
+	query := `SELECT ` + skuCols + `, ` + productCols + skuFrom + whereClause(where) + ` ORDER BY s.sku_id LIMIT ` + a.Arg(q.Limit)
 	rows, err := r.db.QueryContext(ctx, query, a...)
 	if err != nil {
 		return nil, store.MapError(fmt.Errorf("list offers: %w", err))
@@ -396,11 +342,11 @@ func (r *Repo) Offers(ctx context.Context, q app.OfferQuery) ([]app.Offer, error
 	if len(out) == 0 {
 		return nil, nil
 	}
-	var pa args
-	pc := pa.arg(q.Country)
+	var pa store.Args
+	pc := pa.Arg(q.Country)
 	ids := make([]string, len(out))
 	for i, o := range out {
-		ids[i] = pa.arg(o.Sku.ID)
+		ids[i] = pa.Arg(o.Sku.ID)
 	}
 	prices, err := queryPrices(ctx, r.db, `SELECT `+priceCols+` FROM prices WHERE country_code = `+pc+
 		` AND sku_id IN (`+strings.Join(ids, ", ")+`) ORDER BY sku_id, term, billing_plan`, pa...)
@@ -444,7 +390,7 @@ func (r *Repo) Snapshot(ctx context.Context, fn func(tx app.TxReader) error) err
 // txRepo implements app.Tx over one transaction.
 type txRepo struct {
 	r *Repo
-	q querier
+	q store.Querier
 }
 
 func (t *txRepo) Product(ctx context.Context, id string) (domain.Product, bool, error) {
@@ -559,11 +505,11 @@ func (t *txRepo) PutSku(ctx context.Context, s domain.Sku, created bool) error {
 	if len(s.Availability.Countries) == 0 {
 		return nil
 	}
-	var a args
-	id := a.arg(s.ID)
+	var a store.Args
+	id := a.Arg(s.ID)
 	values := make([]string, len(s.Availability.Countries))
 	for i, c := range s.Availability.Countries {
-		values[i] = "(" + id + ", " + a.arg(c) + ")"
+		values[i] = "(" + id + ", " + a.Arg(c) + ")"
 	}
 	if _, err := t.q.ExecContext(ctx, `INSERT INTO sku_markets (sku_id, country_code) VALUES `+strings.Join(values, ", "), a...); err != nil {
 		return store.MapError(fmt.Errorf("write markets of SKU %s: %w", s.ID, err))

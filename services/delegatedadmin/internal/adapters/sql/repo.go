@@ -44,9 +44,7 @@ const columns = `id, partner_id, customer_id, display_name, roles, legacy_full_a
 	last_extended_at, closed_at, terminated_by, created_by_user_id, decided_by_user_id, close_reason, etag,
 	created_at, updated_at`
 
-type scanner interface{ Scan(dest ...any) error }
-
-func scan(row scanner) (domain.Relationship, error) {
+func scan(row store.Scanner) (domain.Relationship, error) {
 	var r domain.Relationship
 	var roles, state, terminatedBy string
 	var activated, ends, lastExtended, closed sql.NullTime
@@ -65,19 +63,7 @@ func scan(row scanner) (domain.Relationship, error) {
 }
 
 func scanAll(rows *sql.Rows) ([]domain.Relationship, error) {
-	defer rows.Close()
-	var out []domain.Relationship
-	for rows.Next() {
-		r, err := scan(rows)
-		if err != nil {
-			return nil, fmt.Errorf("scan relationship: %w", err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, store.MapError(fmt.Errorf("read relationships: %w", err))
-	}
-	return out, nil
+	return store.Collect(rows, "relationships", scan)
 }
 
 // Add implements app.Repository.

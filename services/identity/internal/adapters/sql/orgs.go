@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -16,15 +15,6 @@ import (
 )
 
 // Partners, users and API credentials (app.OrgRepo) beyond the token path in repo.go.
-
-// args numbers query parameters as they are added, so a query with optional filters keeps its
-// $n placeholders right.
-type args []any
-
-func (a *args) add(v any) string {
-	*a = append(*a, v)
-	return "$" + strconv.Itoa(len(*a))
-}
 
 // rolePattern matches one role in the comma-separated users.roles column: the column is wrapped
 // in commas, so ",GLOBAL_ADMIN," never matches inside ",CUSTOMER_GLOBAL_ADMIN,". Role names are
@@ -39,22 +29,22 @@ const holdsRole = `(',' || roles || ',') LIKE %s ESCAPE '\'`
 
 // ListPartners implements app.OrgRepo.
 func (r *Repo) ListPartners(ctx context.Context, f app.PartnerFilter, limit int) ([]domain.Partner, error) {
-	var a args
+	var a store.Args
 	where := []string{"TRUE"}
 	if f.CountryCode != "" {
-		where = append(where, "p.country_code = "+a.add(f.CountryCode))
+		where = append(where, "p.country_code = "+a.Arg(f.CountryCode))
 	}
 	if f.Program != "" {
-		where = append(where, "EXISTS (SELECT 1 FROM partner_programs pp WHERE pp.partner_id = p.id AND pp.program = "+a.add(string(f.Program))+")")
+		where = append(where, "EXISTS (SELECT 1 FROM partner_programs pp WHERE pp.partner_id = p.id AND pp.program = "+a.Arg(string(f.Program))+")")
 	}
 	if !f.AfterCreateTime.IsZero() {
-		t, id := a.add(store.Time(f.AfterCreateTime)), a.add(f.AfterID)
+		t, id := a.Arg(store.Time(f.AfterCreateTime)), a.Arg(f.AfterID)
 		where = append(where, fmt.Sprintf("(p.created_at > %s OR (p.created_at = %s AND p.id > %s))", t, t, id))
 	}
 	rows, err := r.db.QueryContext(ctx, `
 		SELECT p.id, p.legal_name, p.country_code, p.etag, p.created_at, p.updated_at
 		FROM partners p WHERE `+strings.Join(where, " AND ")+`
-		ORDER BY p.created_at, p.id LIMIT `+a.add(limit), a...)
+		ORDER BY p.created_at, p.id LIMIT `+a.Arg(limit), a...)
 	if err != nil {
 		return nil, store.MapError(fmt.Errorf("list partners: %w", err))
 	}
@@ -84,12 +74,12 @@ func (r *Repo) loadEnrolments(ctx context.Context, partners []domain.Partner) er
 	if len(partners) == 0 {
 		return nil
 	}
-	var a args
+	var a store.Args
 	idx := make(map[string]int, len(partners))
 	ph := make([]string, len(partners))
 	for i, p := range partners {
 		idx[p.ID] = i
-		ph[i] = a.add(p.ID)
+		ph[i] = a.Arg(p.ID)
 	}
 	rows, err := r.db.QueryContext(ctx, `SELECT partner_id, program, enrolled_at FROM partner_programs WHERE partner_id IN (`+strings.Join(ph, ", ")+`)`, a...)
 	if err != nil {
@@ -198,19 +188,19 @@ func userNameTaken(err error, name string) error {
 
 // ListUsers implements app.OrgRepo.
 func (r *Repo) ListUsers(ctx context.Context, f app.UserFilter, limit int) ([]domain.User, error) {
-	var a args
-	where := []string{"org_id = " + a.add(f.OrgID)}
+	var a store.Args
+	where := []string{"org_id = " + a.Arg(f.OrgID)}
 	if f.Role != "" {
-		where = append(where, fmt.Sprintf(holdsRole, a.add(rolePattern(f.Role))))
+		where = append(where, fmt.Sprintf(holdsRole, a.Arg(rolePattern(f.Role))))
 	}
 	if f.Disabled != nil {
-		where = append(where, "disabled = "+a.add(*f.Disabled))
+		where = append(where, "disabled = "+a.Arg(*f.Disabled))
 	}
 	if f.AfterUserName != "" {
-		where = append(where, "user_name > "+a.add(f.AfterUserName))
+		where = append(where, "user_name > "+a.Arg(f.AfterUserName))
 	}
 	rows, err := r.db.QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE `+strings.Join(where, " AND ")+
-		` ORDER BY user_name LIMIT `+a.add(limit), a...)
+		` ORDER BY user_name LIMIT `+a.Arg(limit), a...)
 	if err != nil {
 		return nil, store.MapError(fmt.Errorf("list users: %w", err))
 	}
@@ -277,22 +267,22 @@ func (r *Repo) AddCredential(ctx context.Context, c domain.Credential) error {
 // revoked wins over expired, expired means expires_at <= now, and a NULL expires_at (credentials
 // older than expiry, e.g. the demo's) never expires.
 func (r *Repo) ListCredentials(ctx context.Context, f app.CredentialFilter, limit int) ([]domain.Credential, error) {
-	var a args
-	where := []string{"user_id = " + a.add(f.UserID)}
+	var a store.Args
+	where := []string{"user_id = " + a.Arg(f.UserID)}
 	switch f.State {
 	case domain.CredentialRevoked:
 		where = append(where, "revoked_at IS NOT NULL")
 	case domain.CredentialExpired:
-		where = append(where, "revoked_at IS NULL AND expires_at IS NOT NULL AND expires_at <= "+a.add(store.Time(f.Now)))
+		where = append(where, "revoked_at IS NULL AND expires_at IS NOT NULL AND expires_at <= "+a.Arg(store.Time(f.Now)))
 	case domain.CredentialActive:
-		where = append(where, "revoked_at IS NULL AND (expires_at IS NULL OR expires_at > "+a.add(store.Time(f.Now))+")")
+		where = append(where, "revoked_at IS NULL AND (expires_at IS NULL OR expires_at > "+a.Arg(store.Time(f.Now))+")")
 	}
 	if !f.BeforeCreateTime.IsZero() {
-		t, id := a.add(store.Time(f.BeforeCreateTime)), a.add(f.BeforeID)
+		t, id := a.Arg(store.Time(f.BeforeCreateTime)), a.Arg(f.BeforeID)
 		where = append(where, fmt.Sprintf("(created_at < %s OR (created_at = %s AND id < %s))", t, t, id))
 	}
 	rows, err := r.db.QueryContext(ctx, `SELECT `+credentialColumns+` FROM credentials WHERE `+strings.Join(where, " AND ")+
-		` ORDER BY created_at DESC, id DESC LIMIT `+a.add(limit), a...)
+		` ORDER BY created_at DESC, id DESC LIMIT `+a.Arg(limit), a...)
 	if err != nil {
 		return nil, store.MapError(fmt.Errorf("list credentials: %w", err))
 	}

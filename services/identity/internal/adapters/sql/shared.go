@@ -48,9 +48,7 @@ func insertCredential(ctx context.Context, db execer, c domain.Credential) error
 // userColumns is the column list scanUser reads.
 const userColumns = `id, org_id, org_kind, user_name, display_name, email, roles, disabled, disabled_at, etag, created_at, updated_at`
 
-type scanner interface{ Scan(dest ...any) error }
-
-func scanUser(row scanner) (domain.User, error) {
+func scanUser(row store.Scanner) (domain.User, error) {
 	var u domain.User
 	var kind, roles string
 	var disabledAt sql.NullTime
@@ -67,7 +65,7 @@ func scanUser(row scanner) (domain.User, error) {
 // credentialColumns is the column list scanCredential reads.
 const credentialColumns = `id, client_id, user_id, org_id, display_name, secret_hash, expires_at, revoked_at, last_used_at, etag, created_at, updated_at`
 
-func scanCredential(row scanner) (domain.Credential, error) {
+func scanCredential(row store.Scanner) (domain.Credential, error) {
 	var c domain.Credential
 	var exp, rev, used sql.NullTime
 	if err := row.Scan(&c.ID, &c.ClientID, &c.UserID, &c.OrgID, &c.DisplayName, &c.SecretHash, &exp, &rev, &used,

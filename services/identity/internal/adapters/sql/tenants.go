@@ -31,7 +31,7 @@ const customerColumns = `c.id, c.organisation_name, c.country_code, c.default_do
 	c.created_by_partner_id, c.partner_managed, c.contact_name, c.contact_email, c.contact_phone, c.etag,
 	c.created_at, c.updated_at`
 
-func scanCustomer(row scanner) (domain.Customer, error) {
+func scanCustomer(row store.Scanner) (domain.Customer, error) {
 	var c domain.Customer
 	err := row.Scan(&c.ID, &c.OrganisationName, &c.CountryCode, &c.DefaultDomain, &c.AdminUserID,
 		&c.CreatedByPartnerID, &c.PartnerManaged, &c.Contact.Name, &c.Contact.Email, &c.Contact.Phone, &c.Etag,
@@ -114,16 +114,10 @@ func (r *Repo) DefaultDomainInUse(ctx context.Context, defaultDomain string) (bo
 	return taken, store.MapError(err)
 }
 
-// tenantWhere builds a WHERE clause with numbered placeholders.
+// tenantWhere builds a WHERE clause with numbered placeholders (Arg).
 type tenantWhere struct {
+	store.Args
 	conds []string
-	args  []any
-}
-
-// arg binds v and returns its placeholder.
-func (q *tenantWhere) arg(v any) string {
-	q.args = append(q.args, v)
-	return fmt.Sprintf("$%d", len(q.args))
 }
 
 func (q *tenantWhere) where(cond string) { q.conds = append(q.conds, cond) }
@@ -148,26 +142,26 @@ func (r *Repo) ListCustomers(ctx context.Context, f app.CustomerFilter, limit in
 	var q tenantWhere
 	if f.PartnerID != "" {
 		q.where(`EXISTS (SELECT 1 FROM reseller_relationships r WHERE r.customer_id = c.id AND r.partner_id = ` +
-			q.arg(f.PartnerID) + ` AND r.state = 'ACTIVE')`)
+			q.Arg(f.PartnerID) + ` AND r.state = 'ACTIVE')`)
 	}
 	if f.CustomerID != "" {
-		q.where(`c.id = ` + q.arg(f.CustomerID))
+		q.where(`c.id = ` + q.Arg(f.CustomerID))
 	}
 	if f.CountryCode != "" {
-		q.where(`c.country_code = ` + q.arg(f.CountryCode))
+		q.where(`c.country_code = ` + q.Arg(f.CountryCode))
 	}
 	if f.DefaultDomain != "" {
-		q.where(`c.default_domain = ` + q.arg(f.DefaultDomain))
+		q.where(`c.default_domain = ` + q.Arg(f.DefaultDomain))
 	}
 	if f.NameContains != "" {
-		q.where(`c.name_folded LIKE ` + q.arg(likeContains(f.NameContains)) + ` ESCAPE '\'`)
+		q.where(`c.name_folded LIKE ` + q.Arg(likeContains(f.NameContains)) + ` ESCAPE '\'`)
 	}
 	if f.AfterID != "" {
-		name := q.arg(f.AfterName)
-		q.where(`(c.organisation_name > ` + name + ` OR (c.organisation_name = ` + name + ` AND c.id > ` + q.arg(f.AfterID) + `))`)
+		name := q.Arg(f.AfterName)
+		q.where(`(c.organisation_name > ` + name + ` OR (c.organisation_name = ` + name + ` AND c.id > ` + q.Arg(f.AfterID) + `))`)
 	}
 	rows, err := r.db.QueryContext(ctx, `SELECT `+customerColumns+` FROM customers c`+q.clause()+
-		` ORDER BY c.organisation_name, c.id LIMIT `+q.arg(limit), q.args...)
+		` ORDER BY c.organisation_name, c.id LIMIT `+q.Arg(limit), q.Args...)
 	if err != nil {
 		return nil, store.MapError(fmt.Errorf("list customers: %w", err))
 	}
@@ -223,7 +217,7 @@ const relationshipSelect = `
 	JOIN partners p ON p.id = r.partner_id
 	JOIN customers c ON c.id = r.customer_id`
 
-func scanRelationship(row scanner) (domain.Relationship, error) {
+func scanRelationship(row store.Scanner) (domain.Relationship, error) {
 	var rel domain.Relationship
 	var state, origin string
 	var ended sql.NullTime
@@ -291,21 +285,21 @@ func (r *Repo) LatestRelationship(ctx context.Context, partnerID, customerID str
 func (r *Repo) ListRelationships(ctx context.Context, f app.RelationshipFilter, limit int) ([]domain.Relationship, error) {
 	var q tenantWhere
 	if f.PartnerID != "" {
-		q.where(`r.partner_id = ` + q.arg(f.PartnerID))
+		q.where(`r.partner_id = ` + q.Arg(f.PartnerID))
 	}
 	if f.CustomerID != "" {
-		q.where(`r.customer_id = ` + q.arg(f.CustomerID))
+		q.where(`r.customer_id = ` + q.Arg(f.CustomerID))
 	}
 	states := make([]string, len(f.States))
 	for i, s := range f.States {
-		states[i] = q.arg(string(s))
+		states[i] = q.Arg(string(s))
 	}
 	q.where(`r.state IN (` + strings.Join(states, ", ") + `)`)
 	if f.AfterID != "" {
-		t := q.arg(store.Time(f.AfterStartTime))
-		q.where(`(r.started_at > ` + t + ` OR (r.started_at = ` + t + ` AND r.id > ` + q.arg(f.AfterID) + `))`)
+		t := q.Arg(store.Time(f.AfterStartTime))
+		q.where(`(r.started_at > ` + t + ` OR (r.started_at = ` + t + ` AND r.id > ` + q.Arg(f.AfterID) + `))`)
 	}
-	rows, err := r.db.QueryContext(ctx, relationshipSelect+q.clause()+` ORDER BY r.started_at, r.id LIMIT `+q.arg(limit), q.args...)
+	rows, err := r.db.QueryContext(ctx, relationshipSelect+q.clause()+` ORDER BY r.started_at, r.id LIMIT `+q.Arg(limit), q.Args...)
 	if err != nil {
 		return nil, store.MapError(fmt.Errorf("list relationships: %w", err))
 	}
@@ -352,7 +346,7 @@ const invitationSelect = `
 	FROM invitations i
 	JOIN partners p ON p.id = i.partner_id`
 
-func scanInvitation(row scanner) (domain.Invitation, error) {
+func scanInvitation(row store.Scanner) (domain.Invitation, error) {
 	var inv domain.Invitation
 	var state string
 	var accepted sql.NullTime
@@ -403,21 +397,21 @@ func (r *Repo) InvitationByCode(ctx context.Context, code string) (domain.Invita
 // as domain.Invitation.StateAt says, so the filter agrees with the states shown.
 func (r *Repo) ListInvitations(ctx context.Context, f app.InvitationFilter, limit int) ([]domain.Invitation, error) {
 	var q tenantWhere
-	q.where(`i.partner_id = ` + q.arg(f.PartnerID))
+	q.where(`i.partner_id = ` + q.Arg(f.PartnerID))
 	switch f.State {
 	case "":
 	case domain.InvitationPending:
-		q.where(`i.state = 'PENDING' AND i.expires_at > ` + q.arg(store.Time(f.Now)))
+		q.where(`i.state = 'PENDING' AND i.expires_at > ` + q.Arg(store.Time(f.Now)))
 	case domain.InvitationExpired:
-		q.where(`(i.state = 'EXPIRED' OR (i.state = 'PENDING' AND i.expires_at <= ` + q.arg(store.Time(f.Now)) + `))`)
+		q.where(`(i.state = 'EXPIRED' OR (i.state = 'PENDING' AND i.expires_at <= ` + q.Arg(store.Time(f.Now)) + `))`)
 	default:
-		q.where(`i.state = ` + q.arg(string(f.State)))
+		q.where(`i.state = ` + q.Arg(string(f.State)))
 	}
 	if f.BeforeID != "" {
-		t := q.arg(store.Time(f.BeforeCreateTime))
-		q.where(`(i.created_at < ` + t + ` OR (i.created_at = ` + t + ` AND i.id < ` + q.arg(f.BeforeID) + `))`)
+		t := q.Arg(store.Time(f.BeforeCreateTime))
+		q.where(`(i.created_at < ` + t + ` OR (i.created_at = ` + t + ` AND i.id < ` + q.Arg(f.BeforeID) + `))`)
 	}
-	rows, err := r.db.QueryContext(ctx, invitationSelect+q.clause()+` ORDER BY i.created_at DESC, i.id DESC LIMIT `+q.arg(limit), q.args...)
+	rows, err := r.db.QueryContext(ctx, invitationSelect+q.clause()+` ORDER BY i.created_at DESC, i.id DESC LIMIT `+q.Arg(limit), q.Args...)
 	if err != nil {
 		return nil, store.MapError(fmt.Errorf("list invitations: %w", err))
 	}

@@ -84,21 +84,21 @@ func (t *tx) AppendEvents(ctx context.Context, evs ...domain.Event) ([]domain.Ev
 // Events implements app.Store: by primary key, or by the (partner_id | customer_id |
 // subscription_id, sequence) indexes.
 func (s *Store) Events(ctx context.Context, q app.EventQuery) ([]domain.Event, error) {
-	var a args
-	where := []string{"sequence > " + a.arg(q.After)}
+	var a store.Args
+	where := []string{"sequence > " + a.Arg(q.After)}
 	if q.PartnerID != "" {
-		where = append(where, "partner_id = "+a.arg(q.PartnerID))
+		where = append(where, "partner_id = "+a.Arg(q.PartnerID))
 	}
 	if q.CustomerID != "" {
-		where = append(where, "customer_id = "+a.arg(q.CustomerID))
+		where = append(where, "customer_id = "+a.Arg(q.CustomerID))
 	}
 	if q.SubscriptionID != "" {
-		where = append(where, "subscription_id = "+a.arg(q.SubscriptionID))
+		where = append(where, "subscription_id = "+a.Arg(q.SubscriptionID))
 	}
 	if len(q.Types) > 0 {
 		in := make([]string, len(q.Types))
 		for i, typ := range q.Types {
-			in[i] = a.arg(string(typ))
+			in[i] = a.Arg(string(typ))
 		}
 		where = append(where, "type IN ("+strings.Join(in, ", ")+")")
 	}

@@ -51,23 +51,6 @@ func New(db *store.DB, nextDue func(domain.Subscription) (time.Time, bool)) *Sto
 
 var _ app.Store = (*Store)(nil)
 
-// querier is a *sql.Tx or *store.DB.
-type querier interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-type scanner interface{ Scan(dest ...any) error }
-
-// args builds a numbered argument list: arg(v) returns the next "$n".
-type args []any
-
-func (a *args) arg(v any) string {
-	*a = append(*a, v)
-	return "$" + strconv.Itoa(len(*a))
-}
-
 func whereClause(where []string) string {
 	if len(where) == 0 {
 		return ""
@@ -75,11 +58,11 @@ func whereClause(where []string) string {
 	return " WHERE " + strings.Join(where, " AND ")
 }
 
-func limitClause(a *args, limit int) string {
+func limitClause(a *store.Args, limit int) string {
 	if limit <= 0 {
 		return ""
 	}
-	return " LIMIT " + a.arg(limit)
+	return " LIMIT " + a.Arg(limit)
 }
 
 // ---- subscriptions ----
@@ -155,7 +138,7 @@ func (s *Store) subValues(sub domain.Subscription) ([]any, error) {
 		sub.PendingTransferID, sub.Version, store.Time(sub.CreateTime), store.Time(sub.UpdateTime), due}, nil
 }
 
-func scanSubscription(row scanner) (domain.Subscription, error) {
+func scanSubscription(row store.Scanner) (domain.Subscription, error) {
 	var s domain.Subscription
 	var kind, state, channel, lots, plan, term, policy, reminders string
 	if err := row.Scan(&s.ID, &s.CustomerID, &s.PartnerID, &s.SkuID, &s.ProductID, &s.DisplayName, &kind, &state,
@@ -180,30 +163,24 @@ func scanSubscription(row scanner) (domain.Subscription, error) {
 }
 
 func scanSubscriptions(rows *sql.Rows) ([]domain.Subscription, error) {
-	defer rows.Close()
-	var out []domain.Subscription
-	for rows.Next() {
-		s, err := scanSubscription(rows)
-		if err != nil {
-			return nil, fmt.Errorf("scan subscription: %w", err)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, store.MapError(err)
-	}
-	return out, nil
+	return store.Collect(rows, "subscriptions", scanSubscription)
 }
 
-func getSubscription(ctx context.Context, q querier, id, lock string) (domain.Subscription, error) {
-	s, err := scanSubscription(q.QueryRowContext(ctx, `SELECT `+subCols+` FROM subscriptions WHERE id = $1`+lock, id))
+func getSubscription(ctx context.Context, q store.Querier, id, lock string) (domain.Subscription, error) {
+	return getByID(ctx, q, "subscription", `SELECT `+subCols+` FROM subscriptions WHERE id = $1`+lock, id, scanSubscription)
+}
+
+// getByID reads one row of resource by its ID with query (whose $1 is the ID) and scan;
+// errs.NotFound when there is none.
+func getByID[T any](ctx context.Context, q store.Querier, resource, query, id string, scan func(store.Scanner) (T, error)) (T, error) {
+	v, err := scan(q.QueryRowContext(ctx, query, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return domain.Subscription{}, errs.NotFoundf("subscription", id)
+		return v, errs.NotFoundf(resource, id)
 	}
 	if err != nil {
-		return domain.Subscription{}, store.MapError(fmt.Errorf("read subscription %s: %w", id, err))
+		return v, store.MapError(fmt.Errorf("read %s %s: %w", resource, id, err))
 	}
-	return s, nil
+	return v, nil
 }
 
 // Subscription implements app.Store.
@@ -214,33 +191,33 @@ func (s *Store) Subscription(ctx context.Context, id string) (domain.Subscriptio
 // Subscriptions implements app.Store. The customer and partner filters use the (customer_id,
 // created_at, id) and (partner_id, created_at, id) indexes, which also give the keyset order.
 func (s *Store) Subscriptions(ctx context.Context, q app.ListQuery) ([]domain.Subscription, error) {
-	var a args
+	var a store.Args
 	var where []string
 	if q.CustomerID != "" {
-		where = append(where, "customer_id = "+a.arg(q.CustomerID))
+		where = append(where, "customer_id = "+a.Arg(q.CustomerID))
 	}
 	if q.PartnerID != "" {
-		where = append(where, "partner_id = "+a.arg(q.PartnerID))
+		where = append(where, "partner_id = "+a.Arg(q.PartnerID))
 	}
 	if len(q.States) > 0 {
 		in := make([]string, len(q.States))
 		for i, st := range q.States {
-			in[i] = a.arg(string(st))
+			in[i] = a.Arg(string(st))
 		}
 		where = append(where, "state IN ("+strings.Join(in, ", ")+")")
 	}
 	if q.Channel != "" {
-		where = append(where, "channel = "+a.arg(string(q.Channel)))
+		where = append(where, "channel = "+a.Arg(string(q.Channel)))
 	}
 	if q.SkuID != "" {
-		where = append(where, "sku_id = "+a.arg(q.SkuID))
+		where = append(where, "sku_id = "+a.Arg(q.SkuID))
 	}
 	if !q.HideSoftwareBoughtBefore.IsZero() { // SU-11
-		where = append(where, "NOT (kind = "+a.arg(string(domain.KindSoftwareSubscription))+
-			" AND purchase_time < "+a.arg(store.Time(q.HideSoftwareBoughtBefore))+")")
+		where = append(where, "NOT (kind = "+a.Arg(string(domain.KindSoftwareSubscription))+
+			" AND purchase_time < "+a.Arg(store.Time(q.HideSoftwareBoughtBefore))+")")
 	}
 	if !q.AfterCreateTime.IsZero() || q.AfterID != "" {
-		where = append(where, "(created_at, id) > ("+a.arg(store.Time(q.AfterCreateTime))+", "+a.arg(q.AfterID)+")")
+		where = append(where, "(created_at, id) > ("+a.Arg(store.Time(q.AfterCreateTime))+", "+a.Arg(q.AfterID)+")")
 	}
 	query := `SELECT ` + subCols + ` FROM subscriptions` + whereClause(where) + ` ORDER BY created_at, id` +
 		limitClause(&a, q.Limit)

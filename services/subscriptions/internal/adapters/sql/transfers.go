@@ -78,7 +78,7 @@ func transferValues(t domain.Transfer) ([]any, error) {
 		t.Note, store.Time(t.CompleteTime), t.Version, store.Time(t.CreateTime), store.Time(t.UpdateTime)}, nil
 }
 
-func scanTransfer(row scanner) (domain.Transfer, error) {
+func scanTransfer(row store.Scanner) (domain.Transfer, error) {
 	var t domain.Transfer
 	var method, state, items string
 	if err := row.Scan(&t.ID, &t.CustomerID, &t.SourcePartnerID, &t.TargetPartnerID, &method, &state, &items,
@@ -97,15 +97,8 @@ func scanTransfer(row scanner) (domain.Transfer, error) {
 	return t, nil
 }
 
-func getTransfer(ctx context.Context, q querier, id, lock string) (domain.Transfer, error) {
-	t, err := scanTransfer(q.QueryRowContext(ctx, `SELECT `+transferCols+` FROM transfers WHERE id = $1`+lock, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return domain.Transfer{}, errs.NotFoundf("transfer", id)
-	}
-	if err != nil {
-		return domain.Transfer{}, store.MapError(fmt.Errorf("read transfer %s: %w", id, err))
-	}
-	return t, nil
+func getTransfer(ctx context.Context, q store.Querier, id, lock string) (domain.Transfer, error) {
+	return getByID(ctx, q, "transfer", `SELECT `+transferCols+` FROM transfers WHERE id = $1`+lock, id, scanTransfer)
 }
 
 // Transfer implements app.Store.
@@ -116,19 +109,19 @@ func (s *Store) Transfer(ctx context.Context, id string) (domain.Transfer, error
 // Transfers implements app.Store, newest first. A partner's transfers come from the target and
 // source indexes, a customer's from the customer index; each also gives the keyset order.
 func (s *Store) Transfers(ctx context.Context, q app.TransferQuery) ([]domain.Transfer, error) {
-	var a args
+	var a store.Args
 	var where []string
 	if q.CustomerID != "" {
-		where = append(where, "customer_id = "+a.arg(q.CustomerID))
+		where = append(where, "customer_id = "+a.Arg(q.CustomerID))
 	}
 	if q.PartnerID != "" {
 		switch q.Direction {
 		case domain.DirectionIncoming:
-			where = append(where, "target_partner_id = "+a.arg(q.PartnerID))
+			where = append(where, "target_partner_id = "+a.Arg(q.PartnerID))
 		case domain.DirectionOutgoing:
-			where = append(where, "source_partner_id = "+a.arg(q.PartnerID))
+			where = append(where, "source_partner_id = "+a.Arg(q.PartnerID))
 		default:
-			where = append(where, "(target_partner_id = "+a.arg(q.PartnerID)+" OR source_partner_id = "+a.arg(q.PartnerID)+")")
+			where = append(where, "(target_partner_id = "+a.Arg(q.PartnerID)+" OR source_partner_id = "+a.Arg(q.PartnerID)+")")
 		}
 	}
 	if q.DirectOnly {
@@ -137,31 +130,19 @@ func (s *Store) Transfers(ctx context.Context, q app.TransferQuery) ([]domain.Tr
 	if len(q.States) > 0 {
 		in := make([]string, len(q.States))
 		for i, st := range q.States {
-			in[i] = a.arg(string(st))
+			in[i] = a.Arg(string(st))
 		}
 		where = append(where, "state IN ("+strings.Join(in, ", ")+")")
 	}
 	if !q.BeforeCreateTime.IsZero() || q.BeforeID != "" {
-		where = append(where, "(created_at, id) < ("+a.arg(store.Time(q.BeforeCreateTime))+", "+a.arg(q.BeforeID)+")")
+		where = append(where, "(created_at, id) < ("+a.Arg(store.Time(q.BeforeCreateTime))+", "+a.Arg(q.BeforeID)+")")
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT `+transferCols+` FROM transfers`+whereClause(where)+
 		` ORDER BY created_at DESC, id DESC`+limitClause(&a, q.Limit), a...)
 	if err != nil {
 		return nil, store.MapError(fmt.Errorf("list transfers: %w", err))
 	}
-	defer rows.Close()
-	var out []domain.Transfer
-	for rows.Next() {
-		t, err := scanTransfer(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list transfers: %w", err)
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, store.MapError(fmt.Errorf("list transfers: %w", err))
-	}
-	return out, nil
+	return store.Collect(rows, "transfers", scanTransfer)
 }
 
 // Transfer implements app.Tx (PostgreSQL: FOR UPDATE).
