@@ -26,8 +26,9 @@ const (
 type TransferMethod int32
 
 const (
-	// Never returned; on CreateTransfer it lets the service choose (DIRECT_MOVE when the tenant
-	// maximum allows it, otherwise refused with TENANT_SUBSCRIPTION_LIMIT).
+	// Never returned; on CreateTransfer it lets the service choose: DIRECT_MOVE when the tenant
+	// maximum allows the source and target subscriptions side by side, otherwise
+	// EXPIRE_AND_REPURCHASE (SU-13).
 	TransferMethod_TRANSFER_METHOD_UNSPECIFIED TransferMethod = 0
 	// The subscriptions move to the same or an equivalent offer with the same license count: no
 	// license reassignment, no data loss, no interruption (SU-14). During the move source and target
