@@ -11,7 +11,6 @@ import (
 
 	catalogv1 "github.com/partnerhub/partnerhub/gen/partnerhub/catalog/v1"
 	commonv1 "github.com/partnerhub/partnerhub/gen/partnerhub/common/v1"
-	identityv1 "github.com/partnerhub/partnerhub/gen/partnerhub/identity/v1"
 )
 
 // The seeded catalog in the containers, on PostgreSQL and Redis (CA-2, CA-4, issue 4): an Azure
@@ -54,18 +53,14 @@ func TestE2E_SeededCatalog_CA2_CA3_CA4(t *testing.T) {
 	}
 
 	// A price change is visible on the next read (through Redis).
-	op, err := identityv1.NewTokenServiceClient(stack.Conn("identity")).IssueServiceToken(ctx,
-		&identityv1.IssueServiceTokenRequest{ClientId: "svc_operator", ClientSecret: operatorSecret})
-	if err != nil {
-		t.Fatalf("IssueServiceToken: %v", err)
-	}
+	op := operatorToken(ctx, t)
 	priceReq := &catalogv1.GetPriceRequest{SkuId: m365, CountryCode: "DE", Term: catalogv1.Term_TERM_P1Y, BillingPlan: catalogv1.BillingPlan_BILLING_PLAN_ANNUAL}
 	before, err := cat.GetPrice(partner, priceReq)
 	if err != nil || before.GetPrice().GetTaxInclusive() {
 		t.Fatalf("GetPrice DE: %v, %v (want tax-exclusive, CA-4)", before, err)
 	}
 	newAmount := before.GetPrice().GetBillingPeriodPrice().GetAmountMinor() + 100
-	if _, err := admin.SetPrice(withToken(ctx, op.GetAccessToken().GetToken()), &catalogv1.SetPriceRequest{RequestId: uuid.NewString(),
+	if _, err := admin.SetPrice(withToken(ctx, op), &catalogv1.SetPriceRequest{RequestId: uuid.NewString(),
 		SkuId: m365, CountryCode: "DE", Term: catalogv1.Term_TERM_P1Y, BillingPlan: catalogv1.BillingPlan_BILLING_PLAN_ANNUAL,
 		BillingPeriodPrice: &commonv1.Money{AmountMinor: newAmount, CurrencyCode: "EUR"}}); err != nil {
 		t.Fatalf("SetPrice: %v", err)

@@ -50,10 +50,28 @@ func withToken(ctx context.Context, token string) context.Context {
 // demoToken gets a token for the demo Admin agent from identity, the real way.
 func demoToken(t *testing.T) string {
 	t.Helper()
-	resp, err := identityv1.NewTokenServiceClient(stack.Conn("identity")).IssueToken(ctxT(t),
-		&identityv1.IssueTokenRequest{ClientId: "demo-admin", ClientSecret: demoSecret})
+	return signIn(ctxT(t), t, "demo-admin", demoSecret)
+}
+
+// signIn exchanges an API credential for a user token at identity.
+func signIn(ctx context.Context, t *testing.T, clientID, secret string) string {
+	t.Helper()
+	resp, err := identityv1.NewTokenServiceClient(stack.Conn("identity")).IssueToken(ctx,
+		&identityv1.IssueTokenRequest{ClientId: clientID, ClientSecret: secret})
 	if err != nil {
-		t.Fatalf("IssueToken: %v", err)
+		t.Fatalf("IssueToken %s: %v", clientID, err)
+	}
+	return resp.GetAccessToken().GetToken()
+}
+
+// operatorToken is a SERVICE token of the operator credential (svc_operator), for operator RPCs
+// such as CreatePartner and the catalog's admin writes.
+func operatorToken(ctx context.Context, t *testing.T) string {
+	t.Helper()
+	resp, err := identityv1.NewTokenServiceClient(stack.Conn("identity")).IssueServiceToken(ctx,
+		&identityv1.IssueServiceTokenRequest{ClientId: "svc_operator", ClientSecret: operatorSecret})
+	if err != nil {
+		t.Fatalf("IssueServiceToken svc_operator: %v", err)
 	}
 	return resp.GetAccessToken().GetToken()
 }

@@ -212,22 +212,10 @@ type lifecycleTenant struct {
 func newLifecycleTenant(t *testing.T, ctx context.Context) lifecycleTenant {
 	t.Helper()
 	id := stack.Conn("identity")
-	tokens := identityv1.NewTokenServiceClient(id)
 	users := identityv1.NewUserServiceClient(id)
-	signIn := func(clientID, secret string) string {
-		t.Helper()
-		resp, err := tokens.IssueToken(ctx, &identityv1.IssueTokenRequest{ClientId: clientID, ClientSecret: secret})
-		if err != nil {
-			t.Fatalf("IssueToken %s: %v", clientID, err)
-		}
-		return resp.GetAccessToken().GetToken()
-	}
-	op, err := tokens.IssueServiceToken(ctx, &identityv1.IssueServiceTokenRequest{ClientId: "svc_operator", ClientSecret: operatorSecret})
-	if err != nil {
-		t.Fatalf("IssueServiceToken: %v", err)
-	}
+	op := operatorToken(ctx, t)
 	suffix := uuid.NewString()[:8]
-	p, err := identityv1.NewPartnerServiceClient(id).CreatePartner(withToken(ctx, op.GetAccessToken().GetToken()), &identityv1.CreatePartnerRequest{
+	p, err := identityv1.NewPartnerServiceClient(id).CreatePartner(withToken(ctx, op), &identityv1.CreatePartnerRequest{
 		RequestId: uuid.NewString(), LegalName: "Fabrikam Licensing GmbH", CountryCode: "DE",
 		Programs: []identityv1.PartnerProgram{identityv1.PartnerProgram_PARTNER_PROGRAM_CSP_DIRECT},
 		Admin:    &identityv1.InitialAdmin{UserName: "admin@fabrikam-" + suffix + ".example", DisplayName: "Fabrikam admin", Email: "admin@fabrikam.example"},
@@ -235,7 +223,7 @@ func newLifecycleTenant(t *testing.T, ctx context.Context) lifecycleTenant {
 	if err != nil {
 		t.Fatalf("CreatePartner: %v", err)
 	}
-	admin := withToken(ctx, signIn(p.GetAdminCredential().GetClientId(), p.GetAdminClientSecret()))
+	admin := withToken(ctx, signIn(ctx, t, p.GetAdminCredential().GetClientId(), p.GetAdminClientSecret()))
 	u, err := users.CreateUser(admin, &identityv1.CreateUserRequest{RequestId: uuid.NewString(),
 		UserName: "agent@fabrikam-" + suffix + ".example", DisplayName: "Agent", Email: "agent@fabrikam.example",
 		Roles: []commonv1.Role{commonv1.Role_ROLE_ADMIN_AGENT}})
@@ -247,7 +235,7 @@ func newLifecycleTenant(t *testing.T, ctx context.Context) lifecycleTenant {
 		t.Fatalf("CreateApiCredential: %v", err)
 	}
 	tn := lifecycleTenant{partnerID: p.GetPartner().GetPartnerId(), agentUserID: u.GetUser().GetUserId(),
-		agentToken: signIn(cred.GetCredential().GetClientId(), cred.GetClientSecret())}
+		agentToken: signIn(ctx, t, cred.GetCredential().GetClientId(), cred.GetClientSecret())}
 	c, err := identityv1.NewCustomerServiceClient(id).CreateCustomer(withToken(ctx, tn.agentToken), &identityv1.CreateCustomerRequest{
 		RequestId: uuid.NewString(), OrganisationName: "Wingtip Toys GmbH", CountryCode: "DE", DomainPrefix: "wingtip" + suffix[:6],
 		Admin: &identityv1.InitialAdmin{DisplayName: "Wingtip admin", Email: "it@wingtip.example"},

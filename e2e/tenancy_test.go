@@ -22,28 +22,16 @@ import (
 func TestE2E_InviteAcceptThenAllowed_ID4_DA6(t *testing.T) {
 	ctx := ctxT(t)
 	id := stack.Conn("identity")
-	tokens := identityv1.NewTokenServiceClient(id)
 	partners := identityv1.NewPartnerServiceClient(id)
 	users := identityv1.NewUserServiceClient(id)
 	customers := identityv1.NewCustomerServiceClient(id)
 	rels := identityv1.NewRelationshipServiceClient(id)
 	da := delegatedadminv1.NewDelegatedAdminServiceClient(stack.Conn("delegatedadmin"))
-	signIn := func(clientID, secret string) string {
-		t.Helper()
-		resp, err := tokens.IssueToken(ctx, &identityv1.IssueTokenRequest{ClientId: clientID, ClientSecret: secret})
-		if err != nil {
-			t.Fatalf("IssueToken %s: %v", clientID, err)
-		}
-		return resp.GetAccessToken().GetToken()
-	}
 
 	// The operator onboards partner P; P's Global admin adds an Admin agent.
-	op, err := tokens.IssueServiceToken(ctx, &identityv1.IssueServiceTokenRequest{ClientId: "svc_operator", ClientSecret: operatorSecret})
-	if err != nil {
-		t.Fatalf("IssueServiceToken: %v", err)
-	}
+	op := operatorToken(ctx, t)
 	suffix := uuid.NewString()[:8]
-	p, err := partners.CreatePartner(withToken(ctx, op.GetAccessToken().GetToken()), &identityv1.CreatePartnerRequest{
+	p, err := partners.CreatePartner(withToken(ctx, op), &identityv1.CreatePartnerRequest{
 		RequestId: uuid.NewString(), LegalName: "Northwind Cloud GmbH", CountryCode: "DE",
 		Programs: []identityv1.PartnerProgram{identityv1.PartnerProgram_PARTNER_PROGRAM_CSP_DIRECT, identityv1.PartnerProgram_PARTNER_PROGRAM_DELEGATED_ADMIN},
 		Admin:    &identityv1.InitialAdmin{UserName: "admin@northwind-" + suffix + ".example", DisplayName: "Northwind admin", Email: "admin@northwind.example"},
@@ -51,7 +39,7 @@ func TestE2E_InviteAcceptThenAllowed_ID4_DA6(t *testing.T) {
 	if err != nil {
 		t.Fatalf("CreatePartner: %v", err)
 	}
-	pAdmin := signIn(p.GetAdminCredential().GetClientId(), p.GetAdminClientSecret())
+	pAdmin := signIn(ctx, t, p.GetAdminCredential().GetClientId(), p.GetAdminClientSecret())
 	agentUser, err := users.CreateUser(withToken(ctx, pAdmin), &identityv1.CreateUserRequest{RequestId: uuid.NewString(),
 		UserName: "agent@northwind-" + suffix + ".example", DisplayName: "Agent", Email: "agent@northwind.example",
 		Roles: []commonv1.Role{commonv1.Role_ROLE_ADMIN_AGENT}})
@@ -62,7 +50,7 @@ func TestE2E_InviteAcceptThenAllowed_ID4_DA6(t *testing.T) {
 	if err != nil {
 		t.Fatalf("CreateApiCredential: %v", err)
 	}
-	agent := withToken(ctx, signIn(agentCred.GetCredential().GetClientId(), agentCred.GetClientSecret()))
+	agent := withToken(ctx, signIn(ctx, t, agentCred.GetCredential().GetClientId(), agentCred.GetClientSecret()))
 
 	// The demo partner's customer C, in Germany too.
 	c, err := customers.CreateCustomer(withToken(ctx, demoToken(t)), &identityv1.CreateCustomerRequest{
@@ -73,7 +61,7 @@ func TestE2E_InviteAcceptThenAllowed_ID4_DA6(t *testing.T) {
 		t.Fatalf("CreateCustomer: %v", err)
 	}
 	cID := c.GetCustomer().GetCustomerId()
-	cAdmin := withToken(ctx, signIn(c.GetAdminCredential().GetClientId(), c.GetAdminClientSecret()))
+	cAdmin := withToken(ctx, signIn(ctx, t, c.GetAdminCredential().GetClientId(), c.GetAdminClientSecret()))
 
 	// Before: P sees nothing of C and may offer it nothing.
 	if _, err := customers.GetCustomer(agent, &identityv1.GetCustomerRequest{CustomerId: cID}); status.Code(err) != codes.NotFound {
