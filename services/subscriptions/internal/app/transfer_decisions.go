@@ -208,6 +208,7 @@ func (a *App) targetCopy(s domain.Subscription, it domain.TransferItem, partnerI
 		c.Lots[i] = l
 	}
 	c.State, c.StateTime, c.PendingTransferID = domain.StateActive, now, ""
+	c.MovedInTime = now // the source partner paid this term and these seats: no refund of them to the target
 	c.Version, c.CreateTime, c.UpdateTime = 1, now, now
 	return c
 }

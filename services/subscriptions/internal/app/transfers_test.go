@@ -118,6 +118,18 @@ func TestTransfer_DirectMove_SU12_SU14(t *testing.T) {
 				len(moved.Lots) != 1 || moved.Lots[0].Quantity != 10 || moved.Lots[0].ID == src.Lots[0].ID {
 				t.Errorf("target subscription %d: %+v", i, moved)
 			}
+			// The source partner paid the term and its seats: nothing of it is refunded to the target
+			// (SU-12; domain.TestMovedIn_SU12_NoRefundOfThePreviousPartnersTerm has the window cases).
+			if moved.MovedInTime.IsZero() {
+				t.Errorf("target %d has no moved-in time", i)
+			}
+			if p, err := h.app.PreviewCancellation(as(partnerB), moved.ID); err != nil || p.Cancellable ||
+				errs.ReasonOf(p.Refusal) != domain.ReasonCancellationWindowClosed || p.Window.Refund.Minor != 0 {
+				t.Errorf("target %d: cancellation preview %+v %v, want closed with no refund", i, p, err)
+			}
+			if n := domain.RefundableQuantity(moved, h.clock.Now()); n != 0 {
+				t.Errorf("target %d: %d refundable seats, want 0", i, n)
+			}
 			cancelled := h.eventsOf(src.ID, domain.EventCancelled)
 			if len(cancelled) != 1 || cancelled[0].Cancelled.Refund.Minor != 0 || cancelled[0].PartnerID != partnerA {
 				t.Errorf("source %d CANCELLED events %+v, want one with a zero refund (SU-12)", i, cancelled)

@@ -31,6 +31,11 @@ func CancellationWindowOf(s Subscription, now time.Time) Window {
 		return w
 	}
 	w.End = addDays(s.TermStart, int64(s.WindowDays))
+	if s.MovedInTime.After(s.TermStart) && s.MovedInTime.Before(w.End) {
+		// The term was paid by the partner the subscription moved from: the new partner's window
+		// closed when it moved in (SU-12), before it paid anything it could be refunded.
+		w.End = s.MovedInTime
+	}
 	w.Passed = !now.Before(w.End)
 	if w.Passed {
 		return w

@@ -129,6 +129,10 @@ type Subscription struct {
 	// sent for the current term (SU-3); a new term empties it.
 	RemindersSent     []int32
 	PendingTransferID string
+	// MovedInTime is when the subscription came to its partner of record by a direct transfer
+	// (SU-12); zero when that partner bought it. The previous partner paid for the term and the
+	// seats it brought along, so they are never refunded to the new one (refundFloor).
+	MovedInTime time.Time
 	// Version counts the subscription's saved changes, starting at 1; the etag is derived from it.
 	Version    int64
 	CreateTime time.Time

@@ -26,15 +26,28 @@ type QuantityChange struct {
 // is refundable strictly before that instant ("within 7 days"), not at it.
 func LotRefundableUntil(l SeatLot) time.Time { return l.AddTime.Add(RefundWindow) }
 
-// lotRefundable reports whether l's seats may still be removed with a refund at now.
-func lotRefundable(l SeatLot, now time.Time) bool { return now.Before(LotRefundableUntil(l)) }
+// SeatsRefundableUntil is the end of lot l's refund window in s: LotRefundableUntil, or for
+// seats added before s moved to its partner by a transfer, the move (the previous partner paid
+// for them: SU-12).
+func SeatsRefundableUntil(s Subscription, l SeatLot) time.Time {
+	until := LotRefundableUntil(l)
+	if l.AddTime.Before(s.MovedInTime) && s.MovedInTime.Before(until) {
+		return s.MovedInTime
+	}
+	return until
+}
+
+// lotRefundable reports whether l's seats in s may still be removed with a refund at now.
+func lotRefundable(s Subscription, l SeatLot, now time.Time) bool {
+	return now.Before(SeatsRefundableUntil(s, l))
+}
 
 // RefundableQuantity is the number of seats that may be removed with a refund at now: the sum of
 // the lots still inside their 7-day window (SU-7).
 func RefundableQuantity(s Subscription, now time.Time) int32 {
 	var n int32
 	for _, l := range s.Lots {
-		if lotRefundable(l, now) {
+		if lotRefundable(s, l, now) {
 			n += l.Quantity
 		}
 	}
@@ -114,7 +127,7 @@ func PlanQuantityChange(s Subscription, qty int32, now time.Time) (QuantityChang
 	}
 	c.RefundableAfter = refundable - removed
 	refund := zeroMoney(s.UnitPrice.Currency)
-	for _, take := range removals(s.Lots, removed, now) {
+	for _, take := range removals(s, s.Lots, removed, now) {
 		lot := s.Lots[take.index]
 		refund = addMoney(refund, Prorate(TermPrice(lot.UnitPrice, take.seats), daysLeft, termDays))
 	}
@@ -129,10 +142,10 @@ type removal struct {
 }
 
 // removals picks n seats from the newest refundable lots first (SU-7).
-func removals(lots []SeatLot, n int32, now time.Time) []removal {
+func removals(s Subscription, lots []SeatLot, n int32, now time.Time) []removal {
 	var rs []removal
 	for i := len(lots) - 1; i >= 0 && n > 0; i-- {
-		if !lotRefundable(lots[i], now) || lots[i].Quantity <= 0 {
+		if !lotRefundable(s, lots[i], now) || lots[i].Quantity <= 0 {
 			continue
 		}
 		take := min(n, lots[i].Quantity)
@@ -157,7 +170,7 @@ func ApplyQuantityChange(s Subscription, c QuantityChange, lot SeatLot, now time
 		s.Lots = append(slices.Clip(s.Lots), lot)
 	} else if removed := -added; removed > 0 {
 		lots := slices.Clone(s.Lots)
-		for _, r := range removals(lots, removed, now) {
+		for _, r := range removals(s, lots, removed, now) {
 			lots[r.index].Quantity -= r.seats
 		}
 		s.Lots = slices.DeleteFunc(lots, func(l SeatLot) bool { return l.Quantity <= 0 })

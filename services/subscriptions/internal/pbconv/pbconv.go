@@ -99,7 +99,7 @@ func Time(t *timestamppb.Timestamp) time.Time {
 func SubscriptionPB(s domain.Subscription, now time.Time, ro domain.ReadOnlyReason) *subscriptionsv1.Subscription {
 	lots := make([]*subscriptionsv1.SeatLot, 0, len(s.Lots))
 	for _, l := range s.Lots {
-		until := domain.LotRefundableUntil(l)
+		until := domain.SeatsRefundableUntil(s, l)
 		lots = append(lots, &subscriptionsv1.SeatLot{
 			LotId: l.ID, Quantity: l.Quantity, AddTime: pbtime.From(l.AddTime),
 			RefundableUntilTime: pbtime.From(until), Refundable: now.Before(until),

@@ -67,24 +67,25 @@ func limitClause(a *store.Args, limit int) string {
 
 // ---- subscriptions ----
 
-// subCols are the columns scanSubscription reads, in the order subValues binds them ($1..$29);
-// next_due ($30) is only written.
+// subCols are the columns scanSubscription reads, in the order subValues binds them ($1..$30);
+// next_due ($31) is only written.
 const subCols = `id, customer_id, partner_id, sku_id, product_id, display_name, kind, state, channel,
 	quantity, max_quantity, lots, billing_plan, term, term_start, term_end, auto_renew, unit_price_minor,
 	currency_code, cancellation_policy, window_days, order_id, purchase_time, state_time, reminders_sent,
-	pending_transfer_id, version, created_at, updated_at`
+	pending_transfer_id, version, created_at, updated_at, moved_in`
 
 const insertSub = `INSERT INTO subscriptions (` + subCols + `, next_due) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
-	$9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)`
+	$9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30,
+	$31)`
 
-// updateSub writes every column but the key where the row still has version $31.
+// updateSub writes every column but the key where the row still has version $32.
 const updateSub = `UPDATE subscriptions SET customer_id = $2, partner_id = $3, sku_id = $4, product_id = $5,
 	display_name = $6, kind = $7, state = $8, channel = $9, quantity = $10, max_quantity = $11, lots = $12,
 	billing_plan = $13, term = $14, term_start = $15, term_end = $16, auto_renew = $17, unit_price_minor = $18,
 	currency_code = $19, cancellation_policy = $20, window_days = $21, order_id = $22, purchase_time = $23,
 	state_time = $24, reminders_sent = $25, pending_transfer_id = $26, version = $27, created_at = $28,
-	updated_at = $29, next_due = $30
-	WHERE id = $1 AND version = $31`
+	updated_at = $29, moved_in = $30, next_due = $31
+	WHERE id = $1 AND version = $32`
 
 // updateSubKeep is updateSub for the usual case that the columns of the list indexes (customer,
 // partner, creation) did not change: SQLite rewrites the entries of every index whose columns a
@@ -95,8 +96,8 @@ const updateSubKeep = `UPDATE subscriptions SET sku_id = $4, product_id = $5,
 	billing_plan = $13, term = $14, term_start = $15, term_end = $16, auto_renew = $17, unit_price_minor = $18,
 	currency_code = $19, cancellation_policy = $20, window_days = $21, order_id = $22, purchase_time = $23,
 	state_time = $24, reminders_sent = $25, pending_transfer_id = $26, version = $27, updated_at = $29,
-	next_due = $30
-	WHERE id = $1 AND version = $31 AND customer_id = $2 AND partner_id = $3 AND created_at = $28`
+	moved_in = $30, next_due = $31
+	WHERE id = $1 AND version = $32 AND customer_id = $2 AND partner_id = $3 AND created_at = $28`
 
 // updateSubBatch is updateSub for many rows at once (PostgreSQL): parameter n is the array of
 // updateSub's $n over the rows. It returns the IDs of the rows it wrote.
@@ -108,17 +109,17 @@ const updateSubBatch = `UPDATE subscriptions AS s SET customer_id = v.customer_i
 	cancellation_policy = v.cancellation_policy, window_days = v.window_days, order_id = v.order_id,
 	purchase_time = v.purchase_time, state_time = v.state_time, reminders_sent = v.reminders_sent,
 	pending_transfer_id = v.pending_transfer_id, version = v.version, created_at = v.created_at,
-	updated_at = v.updated_at, next_due = v.next_due
+	updated_at = v.updated_at, moved_in = v.moved_in, next_due = v.next_due
 	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
 		$9::text[], $10::bigint[], $11::bigint[], $12::text[], $13::text[], $14::text[], $15::timestamp[],
 		$16::timestamp[], $17::boolean[], $18::bigint[], $19::text[], $20::text[], $21::bigint[], $22::text[],
 		$23::timestamp[], $24::timestamp[], $25::text[], $26::text[], $27::bigint[], $28::timestamp[],
-		$29::timestamp[], $30::timestamp[], $31::bigint[])
+		$29::timestamp[], $30::timestamp[], $31::timestamp[], $32::bigint[])
 		AS v(` + subCols + `, next_due, prev_version)
 	WHERE s.id = v.id AND s.version = v.prev_version
 	RETURNING s.id`
 
-// subValues returns the values of insertSub / updateSub's $1..$30 for s.
+// subValues returns the values of insertSub / updateSub's $1..$31 for s.
 func (s *Store) subValues(sub domain.Subscription) ([]any, error) {
 	lots, err := encodeLots(sub.Lots)
 	if err != nil {
@@ -135,18 +136,21 @@ func (s *Store) subValues(sub domain.Subscription) ([]any, error) {
 		string(sub.Plan), string(sub.Term), store.Time(sub.TermStart), store.Time(sub.TermEnd), sub.AutoRenew,
 		sub.UnitPrice.Minor, sub.UnitPrice.Currency, string(sub.Policy), sub.WindowDays, sub.OrderID,
 		store.Time(sub.PurchaseTime), store.Time(sub.StateTime), encodeReminders(sub.RemindersSent),
-		sub.PendingTransferID, sub.Version, store.Time(sub.CreateTime), store.Time(sub.UpdateTime), due}, nil
+		sub.PendingTransferID, sub.Version, store.Time(sub.CreateTime), store.Time(sub.UpdateTime),
+		store.NullTime(sub.MovedInTime), due}, nil
 }
 
 func scanSubscription(row store.Scanner) (domain.Subscription, error) {
 	var s domain.Subscription
 	var kind, state, channel, lots, plan, term, policy, reminders string
+	var movedIn sql.NullTime
 	if err := row.Scan(&s.ID, &s.CustomerID, &s.PartnerID, &s.SkuID, &s.ProductID, &s.DisplayName, &kind, &state,
 		&channel, &s.Quantity, &s.MaxQuantity, &lots, &plan, &term, &s.TermStart, &s.TermEnd, &s.AutoRenew,
 		&s.UnitPrice.Minor, &s.UnitPrice.Currency, &policy, &s.WindowDays, &s.OrderID, &s.PurchaseTime,
-		&s.StateTime, &reminders, &s.PendingTransferID, &s.Version, &s.CreateTime, &s.UpdateTime); err != nil {
+		&s.StateTime, &reminders, &s.PendingTransferID, &s.Version, &s.CreateTime, &s.UpdateTime, &movedIn); err != nil {
 		return domain.Subscription{}, err
 	}
+	s.MovedInTime = store.TimeOf(movedIn)
 	s.Kind, s.State, s.Channel = domain.ProductKind(kind), domain.State(state), domain.Channel(channel)
 	s.Plan, s.Term, s.Policy = domain.BillingPlan(plan), domain.Term(term), domain.CancellationPolicy(policy)
 	for _, t := range []*time.Time{&s.TermStart, &s.TermEnd, &s.PurchaseTime, &s.StateTime, &s.CreateTime, &s.UpdateTime} {

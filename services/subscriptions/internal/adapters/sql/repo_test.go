@@ -58,6 +58,7 @@ func sub(id, customer, partner string) domain.Subscription {
 		Policy: domain.PolicyProratedRefundWindow, WindowDays: 7, OrderID: "order-1",
 		PurchaseTime: at(-time.Minute), StateTime: at(time.Second), RemindersSent: []int32{60, 30},
 		PendingTransferID: "transfer-1", Version: 1, CreateTime: at(0), UpdateTime: at(2 * time.Second),
+		MovedInTime: at(30 * time.Minute),
 	}
 }
 
