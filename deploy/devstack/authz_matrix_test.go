@@ -14,10 +14,12 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	commonv1 "github.com/partnerhub/partnerhub/gen/partnerhub/common/v1"
 	delegatedadminv1 "github.com/partnerhub/partnerhub/gen/partnerhub/delegatedadmin/v1"
 	identityv1 "github.com/partnerhub/partnerhub/gen/partnerhub/identity/v1"
+	subscriptionsv1 "github.com/partnerhub/partnerhub/gen/partnerhub/subscriptions/v1"
 )
 
 var updateReadme = flag.Bool("update-readme", false, "rewrite the authorization matrix in README.md from the test table")
@@ -60,6 +62,11 @@ type matrixFixture struct {
 	// administrator: A's Admin agent may manage its users (DA-6).
 	c2    org
 	token [callerCount]string
+	// saga is a service token of the operator credential acting on behalf of partner A's Admin
+	// agent, as the order saga calls ProvisioningService; sub is a subscription of customer C it
+	// provisioned with partner A as partner of record.
+	saga string
+	sub  string
 }
 
 func newMatrixFixture(ctx context.Context, t *testing.T, s *tenancySuite) *matrixFixture {
@@ -67,7 +74,8 @@ func newMatrixFixture(ctx context.Context, t *testing.T, s *tenancySuite) *matri
 	f.a = s.newPartner(ctx, t, "Partner A GmbH", "DE")
 	f.b = s.newPartner(ctx, t, "Partner B GmbH", "DE")
 	aDomain := "a-" + rid()[:8] + ".example"
-	f.token[adminAgent] = s.newUser(ctx, t, f.a, aDomain, commonv1.Role_ROLE_ADMIN_AGENT).token
+	agent := s.newUser(ctx, t, f.a, aDomain, commonv1.Role_ROLE_ADMIN_AGENT)
+	f.token[adminAgent] = agent.token
 	f.token[salesAgent] = s.newUser(ctx, t, f.a, aDomain, commonv1.Role_ROLE_SALES_AGENT).token
 	f.token[billingAgent] = s.newUser(ctx, t, f.a, aDomain, commonv1.Role_ROLE_BILLING_AGENT).token
 	f.token[otherAdminAgent] = s.newUser(ctx, t, f.b, "b-"+rid()[:8]+".example", commonv1.Role_ROLE_ADMIN_AGENT).token
@@ -86,7 +94,39 @@ func newMatrixFixture(ctx context.Context, t *testing.T, s *tenancySuite) *matri
 		RequestId: rid(), RelationshipId: offer.GetRelationship().GetRelationshipId()}); err != nil {
 		t.Fatalf("ApproveRelationship for C2: %v", err)
 	}
+	saga, err := s.tokens().IssueServiceToken(ctx, &identityv1.IssueServiceTokenRequest{ClientId: "svc_operator", ClientSecret: s.opSecret,
+		OnBehalfOf: &identityv1.Principal{Subject: agent.userID, OrgId: f.a.id, OrgKind: commonv1.OrgKind_ORG_KIND_PARTNER,
+			Roles: []commonv1.Role{commonv1.Role_ROLE_ADMIN_AGENT}},
+		Lifetime: durationpb.New(time.Hour)})
+	if err != nil {
+		t.Fatalf("IssueServiceToken on behalf of A's Admin agent: %v", err)
+	}
+	f.saga = saga.GetAccessToken().GetToken()
+	f.sub = f.subscription(ctx, t)
 	return f
+}
+
+// subscription provisions a new ACTIVE subscription of customer C with partner A as partner of
+// record, as the order saga does (a service token acting for A's Admin agent), and returns its ID.
+func (f *matrixFixture) subscription(ctx context.Context, t *testing.T) string {
+	resp, err := f.s.provisioning().ProvisionSubscription(as(ctx, f.saga), f.provisionRequest())
+	if err != nil {
+		t.Fatalf("ProvisionSubscription: %v", err)
+	}
+	return resp.GetSubscription().GetSubscriptionId()
+}
+
+// provisionRequest is a valid order line of 5 seats of a monthly online service for customer C,
+// partner A.
+func (f *matrixFixture) provisionRequest() *subscriptionsv1.ProvisionSubscriptionRequest {
+	return &subscriptionsv1.ProvisionSubscriptionRequest{RequestId: rid(), OrderId: rid(), OrderLineId: rid(),
+		CustomerId: f.c.id, PartnerId: f.a.id, SkuId: "CFQ7TTC0LH18:0001", ProductId: "CFQ7TTC0LH18",
+		DisplayName: "Matrix 365 Business", ProductKind: subscriptionsv1.ProductKind_PRODUCT_KIND_ONLINE_SERVICE,
+		Channel: subscriptionsv1.Channel_CHANNEL_CSP, Quantity: 5, MaxQuantity: 300,
+		BillingPlan: subscriptionsv1.BillingPlan_BILLING_PLAN_MONTHLY, TermDuration: "P1M",
+		UnitPrice:              &commonv1.Money{AmountMinor: 1250, CurrencyCode: "EUR"},
+		CancellationPolicy:     subscriptionsv1.CancellationPolicy_CANCELLATION_POLICY_PRORATED_REFUND_WINDOW,
+		CancellationWindowDays: 7, AutoRenew: true}
 }
 
 // Fresh targets: rows that change or consume something get their own, so rows do not depend on
@@ -153,6 +193,10 @@ const (
 	svcCustomers     = "partnerhub.identity.v1.CustomerService/"
 	svcRelationships = "partnerhub.identity.v1.RelationshipService/"
 	svcDelegated     = "partnerhub.delegatedadmin.v1.DelegatedAdminService/"
+	svcSubs          = "partnerhub.subscriptions.v1.SubscriptionService/"
+	svcProvisioning  = "partnerhub.subscriptions.v1.ProvisioningService/"
+	svcTransfers     = "partnerhub.subscriptions.v1.TransferService/"
+	svcEvents        = "partnerhub.subscriptions.v1.EventService/"
 )
 
 // matrixRows is the authorization matrix: the documentation of who may do what (DOMAIN.md role
@@ -454,10 +498,158 @@ func matrixRows() []matrixRow {
 					Role: delegatedadminv1.AdminRole_ADMIN_ROLE_USER_ADMINISTRATOR})
 				return err
 			}, nil},
+
+		// --- subscriptions: reads and changes (SU-1..SU-16); the target is a subscription of
+		// customer C with partner A as partner of record, provisioned by the order saga ---
+		{svcSubs + "GetSubscription", "partner A's subscription of customer C", "ok | ok | ok | hidden | ok | denied | ok | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.subscriptions().GetSubscription(ctx, &subscriptionsv1.GetSubscriptionRequest{SubscriptionId: f.sub})
+				return err
+			}, nil},
+		{svcSubs + "ListSubscriptions", "customer C's", "ok | ok | ok | hidden | ok | denied | ok | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.subscriptions().ListSubscriptions(ctx, &subscriptionsv1.ListSubscriptionsRequest{CustomerId: f.c.id})
+				return err
+			}, nil},
+		{svcSubs + "ChangeQuantity", "partner A's subscription of customer C (5 → 6 seats)", "ok | ok | denied | hidden | denied | denied | denied | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.subscriptions().ChangeQuantity(ctx, &subscriptionsv1.ChangeQuantityRequest{RequestId: rid(),
+					SubscriptionId: f.subscription(bg, t), Quantity: 6})
+				return err
+			}, nil},
+		{svcSubs + "PreviewQuantityChange", "partner A's subscription of customer C (5 → 6 seats)", "ok | ok | denied | hidden | denied | denied | denied | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.subscriptions().PreviewQuantityChange(ctx, &subscriptionsv1.PreviewQuantityChangeRequest{SubscriptionId: f.sub, Quantity: 6})
+				return err
+			}, nil},
+		{svcSubs + "SetAutoRenew", "partner A's subscription of customer C (off)", "ok | ok | denied | hidden | denied | denied | denied | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.subscriptions().SetAutoRenew(ctx, &subscriptionsv1.SetAutoRenewRequest{RequestId: rid(),
+					SubscriptionId: f.subscription(bg, t), AutoRenew: false})
+				return err
+			}, nil},
+		{svcSubs + "SuspendSubscription", "partner A's subscription of customer C", "ok | ok | denied | hidden | denied | denied | denied | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.subscriptions().SuspendSubscription(ctx, &subscriptionsv1.SuspendSubscriptionRequest{RequestId: rid(),
+					SubscriptionId: f.subscription(bg, t), Reason: "matrix"})
+				return err
+			}, nil},
+		{svcSubs + "ReactivateSubscription", "partner A's suspended subscription of customer C", "ok | ok | denied | hidden | denied | denied | denied | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				id := f.subscription(bg, t)
+				if _, err := f.s.subscriptions().SuspendSubscription(as(bg, f.token[adminAgent]), &subscriptionsv1.SuspendSubscriptionRequest{
+					RequestId: rid(), SubscriptionId: id}); err != nil {
+					t.Fatalf("SuspendSubscription: %v", err)
+				}
+				_, err := f.s.subscriptions().ReactivateSubscription(ctx, &subscriptionsv1.ReactivateSubscriptionRequest{RequestId: rid(), SubscriptionId: id})
+				return err
+			}, nil},
+		{svcSubs + "PreviewCancellation", "partner A's subscription of customer C", "ok | ok | ok | hidden | denied | denied | denied | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.subscriptions().PreviewCancellation(ctx, &subscriptionsv1.PreviewCancellationRequest{SubscriptionId: f.sub})
+				return err
+			}, nil},
+		{svcSubs + "CancelSubscription", "partner A's subscription of customer C, in its window", "ok | denied | denied | hidden | denied | denied | denied | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.subscriptions().CancelSubscription(ctx, &subscriptionsv1.CancelSubscriptionRequest{RequestId: rid(),
+					SubscriptionId: f.subscription(bg, t), Reason: "matrix"})
+				return err
+			}, nil},
+		{svcSubs + "PreviewChannelConversion", "partner A's CSP subscription of customer C (only Web-Direct converts)", "refused | refused | denied | hidden | denied | denied | denied | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.subscriptions().PreviewChannelConversion(ctx, &subscriptionsv1.PreviewChannelConversionRequest{SubscriptionId: f.sub,
+					TargetChannel: subscriptionsv1.Channel_CHANNEL_OPEN})
+				return err
+			}, nil},
+		{svcSubs + "ConvertChannel", "partner A's CSP subscription of customer C (only Web-Direct converts)", "refused | refused | denied | hidden | denied | denied | denied | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.subscriptions().ConvertChannel(ctx, &subscriptionsv1.ConvertChannelRequest{RequestId: rid(), SubscriptionId: f.sub,
+					TargetChannel: subscriptionsv1.Channel_CHANNEL_OPEN, KeyReservationId: rid(), AcknowledgePenalty: true})
+				return err
+			}, nil},
+
+		// --- subscriptions: provisioning, for the sagas only (a service token acting on behalf of
+		// a partner user; the operator's own-account token acts for no partner) ---
+		{svcProvisioning + "ProvisionSubscription", "for customer C, partner A", "denied | denied | denied | denied | denied | denied | denied | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.provisioning().ProvisionSubscription(ctx, f.provisionRequest())
+				return err
+			}, nil},
+		{svcProvisioning + "RenewSubscription", "partner A's subscription of customer C", "denied | denied | denied | denied | denied | denied | denied | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.provisioning().RenewSubscription(ctx, &subscriptionsv1.RenewSubscriptionRequest{RequestId: rid(), SubscriptionId: f.sub,
+					OrderId: rid(), TermDuration: "P1M", UnitPrice: &commonv1.Money{AmountMinor: 1250, CurrencyCode: "EUR"}})
+				return err
+			}, nil},
+		{svcProvisioning + "CompensateProvisioning", "a provisioning step for partner A", "denied | denied | denied | denied | denied | denied | denied | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				req := f.provisionRequest()
+				if _, err := f.s.provisioning().ProvisionSubscription(as(bg, f.saga), req); err != nil {
+					t.Fatalf("ProvisionSubscription: %v", err)
+				}
+				_, err := f.s.provisioning().CompensateProvisioning(ctx, &subscriptionsv1.CompensateProvisioningRequest{RequestId: rid(),
+					StepRequestId: req.GetRequestId(), Reason: "matrix"})
+				return err
+			}, nil},
+
+		// --- subscriptions: transfers (ID-5, SU-12..SU-14); no catalog runs in the suite, so the
+		// rows stop before a transfer would ask it about offers ---
+		{svcTransfers + "CreateTransfer", "customer C's direct purchases, naming partner A's subscription", "invalid | invalid | denied | refused | denied | denied | denied | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.transfers().CreateTransfer(ctx, &subscriptionsv1.CreateTransferRequest{RequestId: rid(), CustomerId: f.c.id,
+					Items: []*subscriptionsv1.TransferItemSpec{{SubscriptionId: f.sub}}})
+				return err
+			}, nil},
+		{svcTransfers + "GetTransfer", "an unknown transfer", "hidden | hidden | denied | hidden | hidden | denied | denied | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.transfers().GetTransfer(ctx, &subscriptionsv1.GetTransferRequest{TransferId: rid()})
+				return err
+			}, nil},
+		{svcTransfers + "ListTransfers", "the caller's own", "ok | ok | denied | ok | ok | denied | denied | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.transfers().ListTransfers(ctx, &subscriptionsv1.ListTransfersRequest{})
+				return err
+			}, nil},
+		{svcTransfers + "AcceptTransfer", "an unknown transfer", "hidden | hidden | denied | hidden | hidden | denied | denied | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.transfers().AcceptTransfer(ctx, &subscriptionsv1.AcceptTransferRequest{RequestId: rid(), TransferId: rid()})
+				return err
+			}, nil},
+		{svcTransfers + "CancelTransfer", "an unknown transfer", "hidden | hidden | denied | hidden | hidden | denied | denied | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.transfers().CancelTransfer(ctx, &subscriptionsv1.CancelTransferRequest{RequestId: rid(), TransferId: rid()})
+				return err
+			}, nil},
+
+		// --- subscriptions: the events feed ---
+		{svcEvents + "ListEvents", "the caller's own", "ok | ok | ok | ok | ok | denied | ok | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.events().ListEvents(ctx, &subscriptionsv1.ListEventsRequest{})
+				return err
+			}, nil},
+		{svcEvents + "WatchEvents", "the caller's own (stream)", "ok | ok | ok | ok | ok | denied | ok | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				return watchOnce(ctx, f.s.events(), &subscriptionsv1.WatchEventsRequest{})
+			}, nil},
 	}
 }
 
-// TestAuthorizationMatrix calls every RPC of identity and delegatedadmin as each kind of caller
+// watchOnce opens a WatchEvents stream for a moment: a first event, or the stream still open when
+// the short deadline passes (nothing visible yet), is success; a refusal comes as the stream's error.
+func watchOnce(ctx context.Context, c subscriptionsv1.EventServiceClient, req *subscriptionsv1.WatchEventsRequest) error {
+	ctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	stream, err := c.WatchEvents(ctx, req)
+	if err != nil {
+		return err
+	}
+	if _, err := stream.Recv(); err != nil && status.Code(err) != codes.DeadlineExceeded {
+		return err
+	}
+	return nil
+}
+
+// TestAuthorizationMatrix calls every RPC of identity, delegatedadmin and subscriptions as each kind of caller
 // and checks the outcome against the matrix (DOMAIN.md role table, ID-8, DA-6). The matrix is
 // also the README's "Who may do what" table; -update-readme rewrites it from here.
 func TestAuthorizationMatrix(t *testing.T) {
@@ -493,7 +685,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		for _, r := range rows {
 			covered[r.method] = true
 		}
-		for _, m := range contractMethods(t, "partnerhub.identity.v1", "partnerhub.delegatedadmin.v1") {
+		for _, m := range contractMethods(t, "partnerhub.identity.v1", "partnerhub.delegatedadmin.v1", "partnerhub.subscriptions.v1") {
 			if !covered[m] {
 				t.Errorf("%s has no row in the authorization matrix", m)
 			}
@@ -575,5 +767,6 @@ func contractMethods(t *testing.T, packages ...string) []string {
 	// Make sure both packages' descriptors are linked in.
 	_ = identityv1.File_partnerhub_identity_v1_token_service_proto
 	_ = delegatedadminv1.File_partnerhub_delegatedadmin_v1_delegated_admin_service_proto
+	_ = subscriptionsv1.File_partnerhub_subscriptions_v1_subscription_service_proto
 	return out
 }

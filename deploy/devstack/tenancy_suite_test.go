@@ -15,18 +15,21 @@ import (
 	commonv1 "github.com/partnerhub/partnerhub/gen/partnerhub/common/v1"
 	delegatedadminv1 "github.com/partnerhub/partnerhub/gen/partnerhub/delegatedadmin/v1"
 	identityv1 "github.com/partnerhub/partnerhub/gen/partnerhub/identity/v1"
+	subscriptionsv1 "github.com/partnerhub/partnerhub/gen/partnerhub/subscriptions/v1"
 	"github.com/partnerhub/partnerhub/pkg/clock"
 	"github.com/partnerhub/partnerhub/pkg/config"
 	"github.com/partnerhub/partnerhub/pkg/svc"
 	"github.com/partnerhub/partnerhub/services/delegatedadmin"
 	"github.com/partnerhub/partnerhub/services/identity"
+	"github.com/partnerhub/partnerhub/services/subscriptions"
 )
 
-// tenancySuite runs identity and delegatedadmin in this process, on SQLite files and a shared
-// fake clock, wired to each other with real service credentials: the same code paths as the
+// tenancySuite runs identity, delegatedadmin and subscriptions in this process, on SQLite and a
+// shared fake clock, wired to each other with real service credentials: the same code paths as the
 // devstack and the containers, at in-process speed. Tests talk to it over gRPC with real tokens.
 type tenancySuite struct {
 	id, da   *grpc.ClientConn
+	subs     *grpc.ClientConn
 	clock    *clock.Fake
 	operator string // service token of the "operator" credential: SERVICE, no on_behalf_of
 	opSecret string
@@ -35,6 +38,7 @@ type tenancySuite struct {
 const (
 	suiteOperatorSecret = "suite-operator-secret-0123456789"
 	suiteDASecret       = "suite-delegatedadmin-secret-0123"
+	suiteSubsSecret     = "suite-subscriptions-secret-01234"
 )
 
 var (
@@ -54,17 +58,21 @@ func theSuite(t *testing.T) *tenancySuite {
 }
 
 func startSuite() (*tenancySuite, error) {
-	idAddr, daAddr, err := twoAddrs()
+	addrs, err := freeAddrs(4)
 	if err != nil {
 		return nil, err
 	}
+	// catAddr stays unused: no catalog runs in the suite, so a transfer that would ask it fails
+	// with UNAVAILABLE (the matrix keeps to transfer calls refused before that).
+	idAddr, daAddr, subsAddr, catAddr := addrs[0], addrs[1], addrs[2], addrs[3]
 	fake := clock.NewFake(time.Now().UTC().Truncate(time.Second))
 
 	idCfg := identity.Bind(config.New(identity.Name).WithEnv(noEnv))
 	idCfg.GRPCAddr, idCfg.AdminAddr, idCfg.Clock = idAddr, "", fake
 	idCfg.DatabaseURL = "sqlite::memory:"
 	idCfg.LogLevel = "error"
-	idCfg.ServiceCredentials = "operator=" + suiteOperatorSecret + ",delegatedadmin=" + suiteDASecret
+	idCfg.ServiceCredentials = "operator=" + suiteOperatorSecret + ",delegatedadmin=" + suiteDASecret +
+		",subscriptions=" + suiteSubsSecret
 	idCfg.DelegatedAdminAddr = daAddr
 
 	daCfg := delegatedadmin.Bind(config.New(delegatedadmin.Name).WithEnv(noEnv))
@@ -74,11 +82,20 @@ func startSuite() (*tenancySuite, error) {
 	daCfg.IdentityAddr = idAddr
 	daCfg.ServiceSecret = suiteDASecret
 
+	subsCfg := subscriptions.Bind(config.New(subscriptions.Name).WithEnv(noEnv))
+	subsCfg.GRPCAddr, subsCfg.AdminAddr, subsCfg.Clock = subsAddr, "", fake
+	subsCfg.DatabaseURL = "sqlite::memory:"
+	subsCfg.LogLevel = "error"
+	subsCfg.IdentityAddr = idAddr
+	subsCfg.ServiceSecret = suiteSubsSecret
+	subsCfg.CatalogAddr = catAddr
+
 	ctx := context.Background()
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() { errc <- fmt.Errorf("identity stopped: %w", identity.Run(ctx, *idCfg)) }()
 	go func() { errc <- fmt.Errorf("delegatedadmin stopped: %w", delegatedadmin.Run(ctx, *daCfg)) }()
-	for _, addr := range []string{idAddr, daAddr} {
+	go func() { errc <- fmt.Errorf("subscriptions stopped: %w", subscriptions.Run(ctx, *subsCfg)) }()
+	for _, addr := range []string{idAddr, daAddr, subsAddr} {
 		deadline := time.Now().Add(30 * time.Second)
 		for svc.Probe(ctx, addr, time.Second) != nil {
 			select {
@@ -96,6 +113,9 @@ func startSuite() (*tenancySuite, error) {
 		return nil, err
 	}
 	if s.da, err = svc.Dial(daAddr); err != nil {
+		return nil, err
+	}
+	if s.subs, err = svc.Dial(subsAddr); err != nil {
 		return nil, err
 	}
 	resp, err := s.tokens().IssueServiceToken(ctx, &identityv1.IssueServiceTokenRequest{
@@ -124,6 +144,18 @@ func (s *tenancySuite) relationships() identityv1.RelationshipServiceClient {
 }
 func (s *tenancySuite) delegated() delegatedadminv1.DelegatedAdminServiceClient {
 	return delegatedadminv1.NewDelegatedAdminServiceClient(s.da)
+}
+func (s *tenancySuite) subscriptions() subscriptionsv1.SubscriptionServiceClient {
+	return subscriptionsv1.NewSubscriptionServiceClient(s.subs)
+}
+func (s *tenancySuite) provisioning() subscriptionsv1.ProvisioningServiceClient {
+	return subscriptionsv1.NewProvisioningServiceClient(s.subs)
+}
+func (s *tenancySuite) transfers() subscriptionsv1.TransferServiceClient {
+	return subscriptionsv1.NewTransferServiceClient(s.subs)
+}
+func (s *tenancySuite) events() subscriptionsv1.EventServiceClient {
+	return subscriptionsv1.NewEventServiceClient(s.subs)
 }
 
 // as returns ctx carrying token as the bearer token; "" sends none.
@@ -226,16 +258,16 @@ func (s *tenancySuite) invite(ctx context.Context, t testing.TB, partnerToken st
 	return acc.GetRelationship().GetRelationshipId()
 }
 
-// twoAddrs returns two free local addresses.
-func twoAddrs() (string, string, error) {
+// freeAddrs returns n free local addresses.
+func freeAddrs(n int) ([]string, error) {
 	var addrs []string
-	for range 2 {
+	for range n {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			return "", "", err
+			return nil, err
 		}
 		defer l.Close()
 		addrs = append(addrs, l.Addr().String())
 	}
-	return addrs[0], addrs[1], nil
+	return addrs, nil
 }
