@@ -57,11 +57,6 @@ func Bind(l *config.Loader) *Config {
 // relationships adapts pkg/tenancy's cached checker to app.Relationships.
 type relationships struct{ c *tenancy.Checker }
 
-func (r relationships) Active(ctx context.Context, partnerID, customerID string) (bool, error) {
-	rel, err := r.c.Relationship(ctx, partnerID, customerID)
-	return rel.Active, err
-}
-
 func (r relationships) Relationship(ctx context.Context, partnerID, customerID string) (app.Relationship, error) {
 	rel, err := r.c.Relationship(ctx, partnerID, customerID)
 	return app.Relationship{Active: rel.Active, CustomerCountry: rel.CustomerCountry, PartnerCountry: rel.PartnerCountry}, err

@@ -21,9 +21,8 @@ import (
 // Relationships answers whether a partner has an active reseller relationship with a customer
 // (ID-4); pkg/tenancy's cached checker in production.
 type Relationships interface {
-	Active(ctx context.Context, partnerID, customerID string) (bool, error)
-	// Relationship is Active with the countries of both parties, which a transfer compares
-	// (ID-5).
+	// Relationship says whether the pair is related, with the countries of both parties, which a
+	// transfer compares (ID-5).
 	Relationship(ctx context.Context, partnerID, customerID string) (Relationship, error)
 }
 
@@ -102,7 +101,7 @@ func (a *App) readOnly(ctx context.Context, v auth.Principal, s domain.Subscript
 	switch v.OrgKind {
 	case auth.OrgPartner:
 		if s.PartnerID != v.OrgID {
-			ok, err := a.rels.Active(ctx, v.OrgID, s.CustomerID)
+			ok, err := a.related(ctx, v.OrgID, s.CustomerID)
 			if err != nil {
 				return "", err
 			}
@@ -236,4 +235,10 @@ func (a *App) commit(ctx context.Context, fn func(ctx context.Context, tx Tx) ([
 	}
 	a.feed.notify(appended)
 	return nil
+}
+
+// related reports whether partnerID has an active reseller relationship with customerID (ID-4).
+func (a *App) related(ctx context.Context, partnerID, customerID string) (bool, error) {
+	rel, err := a.rels.Relationship(ctx, partnerID, customerID)
+	return rel.Active, err
 }

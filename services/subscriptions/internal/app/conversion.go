@@ -20,7 +20,7 @@ func (a *App) converter(ctx context.Context, id string) (View, auth.Principal, e
 		return View{}, p, errs.New(errs.PermissionDenied, errs.ReasonRoleRequired,
 			"a channel conversion is made by the partner that takes the subscription over")
 	}
-	ok, err := a.rels.Active(ctx, p.OrgID, v.Sub.CustomerID)
+	ok, err := a.related(ctx, p.OrgID, v.Sub.CustomerID)
 	if err != nil {
 		return View{}, p, err
 	}

@@ -36,23 +36,22 @@ var t0 = time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
 // in Germany but F, in France.
 type fakeRels struct{}
 
-func (fakeRels) Active(_ context.Context, partner, customer string) (bool, error) {
+func (fakeRels) active(partner, customer string) bool {
 	switch customer {
 	case customerC:
-		return partner == partnerA || partner == partnerB || partner == partnerF, nil
+		return partner == partnerA || partner == partnerB || partner == partnerF
 	case customerD:
-		return partner == partnerA, nil
+		return partner == partnerA
 	}
-	return false, nil
+	return false
 }
 
-func (r fakeRels) Relationship(ctx context.Context, partner, customer string) (app.Relationship, error) {
-	active, err := r.Active(ctx, partner, customer)
+func (r fakeRels) Relationship(_ context.Context, partner, customer string) (app.Relationship, error) {
 	country := "DE"
 	if partner == partnerF {
 		country = "FR"
 	}
-	return app.Relationship{Active: active, CustomerCountry: "DE", PartnerCountry: country}, err
+	return app.Relationship{Active: r.active(partner, customer), CustomerCountry: "DE", PartnerCountry: country}, nil
 }
 
 // The fixture's catalog: every SKU is sold but discontinuedSku, whose equivalent is equivalentSku

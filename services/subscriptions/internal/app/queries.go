@@ -61,7 +61,7 @@ func (a *App) ListSubscriptions(ctx context.Context, in ListInput) ([]View, stri
 	case auth.OrgPartner:
 		if in.CustomerID == "" {
 			q.PartnerID = v.OrgID
-		} else if ok, err := a.rels.Active(ctx, v.OrgID, in.CustomerID); err != nil {
+		} else if ok, err := a.related(ctx, v.OrgID, in.CustomerID); err != nil {
 			return nil, "", err
 		} else if !ok {
 			return nil, "", errs.NotFoundf("customer", in.CustomerID)

@@ -739,110 +739,107 @@ func TestClaimDue(t *testing.T) {
 }
 
 // PostgreSQL: claimers that run at the same time share the due rows without overlap.
+// (SQLite runs one write transaction at a time, so there is nothing to share there.)
 func TestClaimDue_Concurrent(t *testing.T) {
-	testkit.ForEachDB(t, func(t *testing.T, dsn string) {
-		if strings.HasPrefix(dsn, "sqlite:") {
-			t.Skip("SQLite runs one write transaction at a time")
-		}
-		ctx := context.Background()
-		s, _ := open(t, dsn)
-		now := day(2026, 1, 1)
-		var subs []domain.Subscription
-		for i := range 300 {
-			x := sub(fmt.Sprintf("s%03d", i), "c1", "p1")
-			x.TermEnd = now.Add(-time.Duration(i%17) * time.Hour)
-			subs = append(subs, x)
-		}
-		insert(t, s, subs...)
+	dsn := testkit.StartPostgres(t)
+	ctx := context.Background()
+	s, _ := open(t, dsn)
+	now := day(2026, 1, 1)
+	var subs []domain.Subscription
+	for i := range 300 {
+		x := sub(fmt.Sprintf("s%03d", i), "c1", "p1")
+		x.TermEnd = now.Add(-time.Duration(i%17) * time.Hour)
+		subs = append(subs, x)
+	}
+	insert(t, s, subs...)
 
-		// Two transactions hold their claims at the same time: without SKIP LOCKED the second
-		// would wait for the first, which waits for the second.
-		var both sync.WaitGroup
-		both.Add(2)
-		claimed := make([][]string, 2)
-		var wg sync.WaitGroup
-		for k := range 2 {
-			var once sync.Once
-			wg.Go(func() {
+	// Two transactions hold their claims at the same time: without SKIP LOCKED the second
+	// would wait for the first, which waits for the second.
+	var both sync.WaitGroup
+	both.Add(2)
+	claimed := make([][]string, 2)
+	var wg sync.WaitGroup
+	for k := range 2 {
+		var once sync.Once
+		wg.Go(func() {
+			err := s.Tx(ctx, func(ctx context.Context, tx app.Tx) error {
+				got, err := tx.ClaimDue(ctx, now, 20)
+				if err != nil {
+					return err
+				}
+				claimed[k] = ids(got)
+				once.Do(both.Done)
+				waited := make(chan struct{})
+				go func() { both.Wait(); close(waited) }()
+				select {
+				case <-waited:
+					return nil
+				case <-time.After(10 * time.Second):
+					return errors.New("the other claimer did not get its rows")
+				}
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if len(claimed[0]) != 20 || len(claimed[1]) != 20 {
+		t.Fatalf("claimed %d and %d rows", len(claimed[0]), len(claimed[1]))
+	}
+	for _, id := range claimed[0] {
+		if slices.Contains(claimed[1], id) {
+			t.Errorf("both claimed %s", id)
+		}
+	}
+
+	// Four engines sweep every due row, each row once.
+	var mu sync.Mutex
+	done := map[string]int{}
+	var workers sync.WaitGroup
+	for range 4 {
+		workers.Go(func() {
+			for {
+				var batch []string
 				err := s.Tx(ctx, func(ctx context.Context, tx app.Tx) error {
-					got, err := tx.ClaimDue(ctx, now, 20)
+					batch = nil
+					due, err := tx.ClaimDue(ctx, now, 25)
 					if err != nil {
 						return err
 					}
-					claimed[k] = ids(got)
-					once.Do(both.Done)
-					waited := make(chan struct{})
-					go func() { both.Wait(); close(waited) }()
-					select {
-					case <-waited:
-						return nil
-					case <-time.After(10 * time.Second):
-						return errors.New("the other claimer did not get its rows")
+					for _, x := range due {
+						x.State, x.Version = domain.StateDeleted, x.Version+1
+						if err := tx.UpdateSubscription(ctx, x); err != nil {
+							return err
+						}
+						batch = append(batch, x.ID)
 					}
+					return nil
 				})
 				if err != nil {
 					t.Error(err)
+					return
 				}
-			})
-		}
-		wg.Wait()
-		if len(claimed[0]) != 20 || len(claimed[1]) != 20 {
-			t.Fatalf("claimed %d and %d rows", len(claimed[0]), len(claimed[1]))
-		}
-		for _, id := range claimed[0] {
-			if slices.Contains(claimed[1], id) {
-				t.Errorf("both claimed %s", id)
-			}
-		}
-
-		// Four engines sweep every due row, each row once.
-		var mu sync.Mutex
-		done := map[string]int{}
-		var workers sync.WaitGroup
-		for range 4 {
-			workers.Go(func() {
-				for {
-					var batch []string
-					err := s.Tx(ctx, func(ctx context.Context, tx app.Tx) error {
-						batch = nil
-						due, err := tx.ClaimDue(ctx, now, 25)
-						if err != nil {
-							return err
-						}
-						for _, x := range due {
-							x.State, x.Version = domain.StateDeleted, x.Version+1
-							if err := tx.UpdateSubscription(ctx, x); err != nil {
-								return err
-							}
-							batch = append(batch, x.ID)
-						}
-						return nil
-					})
-					if err != nil {
-						t.Error(err)
-						return
-					}
-					if len(batch) == 0 {
-						return
-					}
-					mu.Lock()
-					for _, id := range batch {
-						done[id]++
-					}
-					mu.Unlock()
+				if len(batch) == 0 {
+					return
 				}
-			})
-		}
-		workers.Wait()
-		if len(done) != 300 {
-			t.Errorf("swept %d rows, want 300", len(done))
-		}
-		for id, n := range done {
-			if n != 1 {
-				t.Errorf("%s swept %d times", id, n)
+				mu.Lock()
+				for _, id := range batch {
+					done[id]++
+				}
+				mu.Unlock()
 			}
+		})
+	}
+	workers.Wait()
+	if len(done) != 300 {
+		t.Errorf("swept %d rows, want 300", len(done))
+	}
+	for id, n := range done {
+		if n != 1 {
+			t.Errorf("%s swept %d times", id, n)
 		}
-	})
+	}
 }
 
 // A transaction whose function fails leaves nothing behind.
