@@ -15,3 +15,11 @@ func From(t time.Time) *timestamppb.Timestamp {
 	}
 	return timestamppb.New(t)
 }
+
+// To returns t as a UTC time, or the zero time for an unset Timestamp: the inverse of From.
+func To(t *timestamppb.Timestamp) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.AsTime().UTC()
+}

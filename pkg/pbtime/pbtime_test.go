@@ -14,3 +14,13 @@ func TestFrom(t *testing.T) {
 		t.Errorf("From(%v) = %v", now, got)
 	}
 }
+
+func TestTo(t *testing.T) {
+	if got := To(nil); !got.IsZero() {
+		t.Errorf("To(nil) = %v, want the zero time", got)
+	}
+	at := time.Date(2026, 3, 2, 9, 30, 0, 123000, time.FixedZone("CET", 3600))
+	if got := To(From(at)); !got.Equal(at) || got.Location() != time.UTC {
+		t.Errorf("To(From(%v)) = %v, want the same instant in UTC", at, got)
+	}
+}

@@ -5,10 +5,6 @@
 package pbconv
 
 import (
-	"time"
-
-	"google.golang.org/protobuf/types/known/timestamppb"
-
 	catalogv1 "github.com/partnerhub/partnerhub/gen/partnerhub/catalog/v1"
 	commonv1 "github.com/partnerhub/partnerhub/gen/partnerhub/common/v1"
 	"github.com/partnerhub/partnerhub/pkg/pbenum"
@@ -56,14 +52,6 @@ func PlanPB(p domain.BillingPlan) catalogv1.BillingPlan {
 	return pbenum.Value[catalogv1.BillingPlan](catalogv1.BillingPlan_value, "BILLING_PLAN_", p)
 }
 
-// Time maps an unset timestamp to the zero time.
-func Time(t *timestamppb.Timestamp) time.Time {
-	if t == nil {
-		return time.Time{}
-	}
-	return t.AsTime().UTC()
-}
-
 // ProductPB maps a product.
 func ProductPB(p domain.Product) *catalogv1.Product {
 	out := &catalogv1.Product{
@@ -82,7 +70,7 @@ func Product(p *catalogv1.Product) domain.Product {
 	out := domain.Product{
 		ID: p.GetProductId(), DisplayName: p.GetDisplayName(), Description: p.GetDescription(),
 		Kind: Kind(p.GetKind()), Publisher: p.GetPublisher(), SkuCount: int(p.GetSkuCount()), Etag: p.GetEtag(),
-		CreateTime: Time(p.GetCreateTime()), UpdateTime: Time(p.GetUpdateTime()),
+		CreateTime: pbtime.To(p.GetCreateTime()), UpdateTime: pbtime.To(p.GetUpdateTime()),
 	}
 	for _, sp := range p.GetSalesPrograms() {
 		out.SalesPrograms = append(out.SalesPrograms, Program(sp))
@@ -158,7 +146,7 @@ func Sku(s *catalogv1.Sku) domain.Sku {
 		},
 		AutoRenew: domain.AutoRenewDefault{
 			Enabled:       s.GetAutorenewDefault().GetEnabled(),
-			EffectiveFrom: Time(s.GetAutorenewDefault().GetEffectiveFrom()),
+			EffectiveFrom: pbtime.To(s.GetAutorenewDefault().GetEffectiveFrom()),
 			Renewable:     s.GetAutorenewDefault().GetRenewable(),
 		},
 		KeyType:                     pbenum.Name[domain.KeyType](s.GetKeyType(), "KEY_TYPE_"),
@@ -167,11 +155,11 @@ func Sku(s *catalogv1.Sku) domain.Sku {
 		Availability:                Availability(s.GetAvailability()),
 		AHBMaxSavingPercent:         s.GetAzureHybridBenefitMaxSavingPercent(),
 		Discontinued:                s.GetDiscontinued(),
-		DiscontinueTime:             Time(s.GetDiscontinueTime()),
+		DiscontinueTime:             pbtime.To(s.GetDiscontinueTime()),
 		EquivalentSkuID:             s.GetEquivalentSkuId(),
 		Etag:                        s.GetEtag(),
-		CreateTime:                  Time(s.GetCreateTime()),
-		UpdateTime:                  Time(s.GetUpdateTime()),
+		CreateTime:                  pbtime.To(s.GetCreateTime()),
+		UpdateTime:                  pbtime.To(s.GetUpdateTime()),
 	}
 	for _, o := range s.GetTermOptions() {
 		t := domain.TermOption{Term: Term(o.GetTerm())}
@@ -221,7 +209,7 @@ func Price(p *catalogv1.Price) domain.Price {
 			Term: Term(p.GetTerm()), Plan: Plan(p.GetBillingPlan())},
 		BillingPeriodPrice: Money(p.GetBillingPeriodPrice()),
 		Etag:               p.GetEtag(),
-		CreateTime:         Time(p.GetCreateTime()),
-		UpdateTime:         Time(p.GetUpdateTime()),
+		CreateTime:         pbtime.To(p.GetCreateTime()),
+		UpdateTime:         pbtime.To(p.GetUpdateTime()),
 	}
 }

@@ -159,6 +159,15 @@ func notManaged(s domain.Subscription, why domain.ReadOnlyReason) error {
 		With("subscription_id", s.ID).With("read_only_reason", string(why))
 }
 
+// checkManaged refuses a change of a subscription the viewer may only read. A final state is
+// let through: the rules then refuse the change with the state's own reason.
+func checkManaged(v View) error {
+	if v.ReadOnly != "" && v.ReadOnly != domain.ReadOnlyFinalState {
+		return notManaged(v.Sub, v.ReadOnly)
+	}
+	return nil
+}
+
 // change is one change of one subscription by its partner of record: it checks visibility and
 // the etag, then, in one transaction with the row locked, applies fn and stores the subscription
 // (Version + 1) with the events fn returns. fn sees the subscription as stored and the service
@@ -171,8 +180,8 @@ func (a *App) change(ctx context.Context, id, etag string,
 	if err != nil {
 		return View{}, err
 	}
-	if cur.ReadOnly != "" && cur.ReadOnly != domain.ReadOnlyFinalState {
-		return View{}, notManaged(cur.Sub, cur.ReadOnly)
+	if err := checkManaged(cur); err != nil {
+		return View{}, err
 	}
 	var out domain.Subscription
 	var now time.Time

@@ -29,8 +29,8 @@ func (a *App) PreviewQuantityChange(ctx context.Context, id string, qty int32) (
 	if err != nil {
 		return domain.QuantityChange{}, err
 	}
-	if v.ReadOnly != "" && v.ReadOnly != domain.ReadOnlyFinalState {
-		return domain.QuantityChange{}, notManaged(v.Sub, v.ReadOnly)
+	if err := checkManaged(v); err != nil {
+		return domain.QuantityChange{}, err
 	}
 	return domain.PlanQuantityChange(v.Sub, qty, v.Now)
 }
@@ -148,17 +148,19 @@ func (a *App) PreviewCancellation(ctx context.Context, id string) (CancellationP
 		return CancellationPreview{}, err
 	}
 	p := CancellationPreview{Window: domain.CancellationWindowOf(v.Sub, v.Now), Quantity: v.Sub.Quantity}
-	switch {
-	case v.ReadOnly != "" && v.ReadOnly != domain.ReadOnlyFinalState:
-		p.Refusal = notManaged(v.Sub, v.ReadOnly)
-	default:
-		p.Refusal = domain.CheckCancel(v.Sub, v.Now)
-		if p.Refusal == nil {
-			p.Refusal = inTransfer(v.Sub)
-		}
+	if p.Refusal = checkManaged(v); p.Refusal == nil {
+		p.Refusal = cancelRefusal(v.Sub, v.Now)
 	}
 	p.Cancellable = p.Refusal == nil
 	return p, nil
+}
+
+// cancelRefusal is why s may not be cancelled at now (SU-10, CA-10, or an open transfer), or nil.
+func cancelRefusal(s domain.Subscription, now time.Time) error {
+	if err := domain.CheckCancel(s, now); err != nil {
+		return err
+	}
+	return inTransfer(s)
 }
 
 // Cancel cancels a subscription within its window with a prorated refund (SU-10); Red Hat / SUSE
@@ -170,10 +172,7 @@ func (a *App) Cancel(ctx context.Context, c Change, reason string) (View, domain
 	}
 	var refund domain.Money
 	v, err := a.change(ctx, c.SubscriptionID, c.Etag, func(_ context.Context, _ Tx, s domain.Subscription, now time.Time) (domain.Subscription, []domain.Event, error) {
-		if err := domain.CheckCancel(s, now); err != nil {
-			return s, nil, err
-		}
-		if err := inTransfer(s); err != nil {
+		if err := cancelRefusal(s, now); err != nil {
 			return s, nil, err
 		}
 		refund = domain.CancellationWindowOf(s, now).Refund

@@ -20,9 +20,13 @@ func (a *App) converter(ctx context.Context, id string) (View, auth.Principal, e
 		return View{}, p, errs.New(errs.PermissionDenied, errs.ReasonRoleRequired,
 			"a channel conversion is made by the partner that takes the subscription over")
 	}
-	ok, err := a.related(ctx, p.OrgID, v.Sub.CustomerID)
-	if err != nil {
-		return View{}, p, err
+	// A partner that is not the partner of record saw the subscription only through its
+	// relationship with the customer (view); its own subscriptions are checked here.
+	ok := true
+	if v.Sub.PartnerID == p.OrgID {
+		if ok, err = a.related(ctx, p.OrgID, v.Sub.CustomerID); err != nil {
+			return View{}, p, err
+		}
 	}
 	if !ok {
 		return View{}, p, errs.New(errs.FailedPrecondition, domain.ReasonRelationshipRequired,

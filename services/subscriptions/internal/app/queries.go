@@ -89,9 +89,18 @@ func (a *App) ListSubscriptions(ctx context.Context, in ListInput) ([]View, stri
 	now := a.now()
 	out := make([]View, 0, len(page))
 	for _, s := range page {
-		ro, err := a.readOnly(ctx, v, s)
-		if err != nil {
-			return nil, "", err
+		// The query is already scoped to what the caller sees (its own subscriptions, or a customer
+		// it is related to, or its own tenant): no relationship to ask per row.
+		var ro domain.ReadOnlyReason
+		switch v.OrgKind {
+		case auth.OrgPartner:
+			ro = domain.ReadOnlyForPartner(s, v.OrgID)
+		case auth.OrgCustomer:
+			ro = domain.ReadOnlyForCustomer(s)
+		default:
+			if ro, err = a.readOnly(ctx, v, s); err != nil {
+				return nil, "", err
+			}
 		}
 		if in.ExcludeReadOnly && ro != "" {
 			continue

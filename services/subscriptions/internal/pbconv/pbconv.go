@@ -6,10 +6,9 @@ package pbconv
 import (
 	"time"
 
-	"google.golang.org/protobuf/types/known/timestamppb"
-
 	commonv1 "github.com/partnerhub/partnerhub/gen/partnerhub/common/v1"
 	subscriptionsv1 "github.com/partnerhub/partnerhub/gen/partnerhub/subscriptions/v1"
+	"github.com/partnerhub/partnerhub/pkg/errs"
 	"github.com/partnerhub/partnerhub/pkg/pbenum"
 	"github.com/partnerhub/partnerhub/pkg/pbtime"
 	"github.com/partnerhub/partnerhub/services/subscriptions/internal/domain"
@@ -85,14 +84,6 @@ func MoneyPB(m domain.Money) *commonv1.Money {
 	return &commonv1.Money{AmountMinor: m.Minor, CurrencyCode: m.Currency}
 }
 
-// Time maps an unset timestamp to the zero time.
-func Time(t *timestamppb.Timestamp) time.Time {
-	if t == nil {
-		return time.Time{}
-	}
-	return t.AsTime().UTC()
-}
-
 // SubscriptionPB maps a subscription as the caller sees it at now: its lifecycle dates,
 // cancellation window and refundable seats on the service clock, and ro, why the caller may not
 // change it ("" when it may).
@@ -135,14 +126,11 @@ func SubscriptionPB(s domain.Subscription, now time.Time, ro domain.ReadOnlyReas
 		PurchaseTime:      pbtime.From(s.PurchaseTime),
 		StateTime:         pbtime.From(s.StateTime),
 		PendingTransferId: s.PendingTransferID,
-		Etag:              Etag(s),
+		Etag:              domain.Etag(s),
 		CreateTime:        pbtime.From(s.CreateTime),
 		UpdateTime:        pbtime.From(s.UpdateTime),
 	}
 }
-
-// Etag is the subscription's opaque version as the contract shows it.
-func Etag(s domain.Subscription) string { return domain.Etag(s) }
 
 // SchedulePB maps the lifecycle dates.
 func SchedulePB(sc domain.Schedule) *subscriptionsv1.LifecycleSchedule {
@@ -164,19 +152,18 @@ func SchedulePB(sc domain.Schedule) *subscriptionsv1.LifecycleSchedule {
 }
 
 func stepPB(s domain.LifecycleStep) subscriptionsv1.LifecycleStep {
-	switch s {
-	case domain.LifecycleRenewalReminder:
-		return subscriptionsv1.LifecycleStep_LIFECYCLE_STEP_RENEWAL_REMINDER
-	case domain.LifecycleRenew:
-		return subscriptionsv1.LifecycleStep_LIFECYCLE_STEP_RENEW
-	case domain.LifecycleExpire:
-		return subscriptionsv1.LifecycleStep_LIFECYCLE_STEP_EXPIRE
-	case domain.LifecycleDisable:
-		return subscriptionsv1.LifecycleStep_LIFECYCLE_STEP_DISABLE
-	case domain.LifecycleDelete:
-		return subscriptionsv1.LifecycleStep_LIFECYCLE_STEP_DELETE
-	}
-	return subscriptionsv1.LifecycleStep_LIFECYCLE_STEP_UNSPECIFIED
+	return pbenum.Value[subscriptionsv1.LifecycleStep](subscriptionsv1.LifecycleStep_value, "LIFECYCLE_STEP_", s)
+}
+
+// PathPB maps a channel conversion path (SU-15).
+func PathPB(p domain.ConversionPath) subscriptionsv1.ChannelConversionPath {
+	return pbenum.Value[subscriptionsv1.ChannelConversionPath](subscriptionsv1.ChannelConversionPath_value,
+		"CHANNEL_CONVERSION_PATH_", p)
+}
+
+// ReasonPB maps an error reason to the contract's enum.
+func ReasonPB(r errs.Reason) commonv1.ErrorReason {
+	return pbenum.Value[commonv1.ErrorReason](commonv1.ErrorReason_value, "ERROR_REASON_", r)
 }
 
 // WindowPB maps a cancellation window.

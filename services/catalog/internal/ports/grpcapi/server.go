@@ -9,6 +9,7 @@ import (
 
 	catalogv1 "github.com/partnerhub/partnerhub/gen/partnerhub/catalog/v1"
 	commonv1 "github.com/partnerhub/partnerhub/gen/partnerhub/common/v1"
+	"github.com/partnerhub/partnerhub/pkg/pbenum"
 	"github.com/partnerhub/partnerhub/services/catalog/internal/app"
 	"github.com/partnerhub/partnerhub/services/catalog/internal/catalogfile"
 	"github.com/partnerhub/partnerhub/services/catalog/internal/domain"
@@ -87,7 +88,7 @@ func (s *Server) CheckAvailability(ctx context.Context, req *catalogv1.CheckAvai
 	}
 	resp := &catalogv1.CheckAvailabilityResponse{Available: a.Available, Message: a.Message, EquivalentSkuId: a.Equivalent}
 	if a.Reason != "" {
-		resp.Reason = commonv1.ErrorReason(commonv1.ErrorReason_value["ERROR_REASON_"+string(a.Reason)])
+		resp.Reason = pbenum.Value[commonv1.ErrorReason](commonv1.ErrorReason_value, "ERROR_REASON_", a.Reason)
 	}
 	return resp, nil
 }

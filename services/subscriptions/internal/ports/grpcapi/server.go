@@ -8,7 +8,6 @@ import (
 
 	"google.golang.org/grpc"
 
-	commonv1 "github.com/partnerhub/partnerhub/gen/partnerhub/common/v1"
 	subscriptionsv1 "github.com/partnerhub/partnerhub/gen/partnerhub/subscriptions/v1"
 	"github.com/partnerhub/partnerhub/pkg/errs"
 	"github.com/partnerhub/partnerhub/pkg/pbtime"
@@ -131,7 +130,7 @@ func (s *Server) PreviewCancellation(ctx context.Context, req *subscriptionsv1.P
 	resp := &subscriptionsv1.PreviewCancellationResponse{Cancellable: p.Cancellable, Window: pbconv.WindowPB(p.Window),
 		Quantity: p.Quantity}
 	if p.Refusal != nil {
-		resp.RefusalReason = commonv1.ErrorReason(commonv1.ErrorReason_value["ERROR_REASON_"+string(errs.ReasonOf(p.Refusal))])
+		resp.RefusalReason = pbconv.ReasonPB(errs.ReasonOf(p.Refusal))
 	}
 	return resp, nil
 }
@@ -145,25 +144,13 @@ func (s *Server) CancelSubscription(ctx context.Context, req *subscriptionsv1.Ca
 	return &subscriptionsv1.CancelSubscriptionResponse{Subscription: subPB(v), Refund: pbconv.MoneyPB(refund)}, nil
 }
 
-func pathPB(p domain.ConversionPath) subscriptionsv1.ChannelConversionPath {
-	switch p {
-	case domain.PathRenewalWindow:
-		return subscriptionsv1.ChannelConversionPath_CHANNEL_CONVERSION_PATH_RENEWAL_WINDOW
-	case domain.PathEarlyCancellation:
-		return subscriptionsv1.ChannelConversionPath_CHANNEL_CONVERSION_PATH_EARLY_CANCELLATION
-	case domain.PathMidTermPenalty:
-		return subscriptionsv1.ChannelConversionPath_CHANNEL_CONVERSION_PATH_MID_TERM_PENALTY
-	}
-	return subscriptionsv1.ChannelConversionPath_CHANNEL_CONVERSION_PATH_UNSPECIFIED
-}
-
 // PreviewChannelConversion implements subscriptionsv1.SubscriptionServiceServer.
 func (s *Server) PreviewChannelConversion(ctx context.Context, req *subscriptionsv1.PreviewChannelConversionRequest) (*subscriptionsv1.PreviewChannelConversionResponse, error) {
 	c, err := s.app.PreviewChannelConversion(ctx, req.GetSubscriptionId(), pbconv.Channel(req.GetTargetChannel()))
 	if err != nil {
 		return nil, err
 	}
-	return &subscriptionsv1.PreviewChannelConversionResponse{Path: pathPB(c.Path), Penalty: pbconv.MoneyPB(c.Penalty),
+	return &subscriptionsv1.PreviewChannelConversionResponse{Path: pbconv.PathPB(c.Path), Penalty: pbconv.MoneyPB(c.Penalty),
 		FirstMonthCharge: pbconv.MoneyPB(c.FirstMonthCharge), NewTermStartTime: pbtime.From(c.NewStart),
 		RenewalWindowOpenTime: pbtime.From(c.RenewalWindowOpen)}, nil
 }
@@ -176,7 +163,7 @@ func (s *Server) ConvertChannel(ctx context.Context, req *subscriptionsv1.Conver
 	if err != nil {
 		return nil, err
 	}
-	return &subscriptionsv1.ConvertChannelResponse{Subscription: subPB(v), Path: pathPB(c.Path),
+	return &subscriptionsv1.ConvertChannelResponse{Subscription: subPB(v), Path: pbconv.PathPB(c.Path),
 		Penalty: pbconv.MoneyPB(c.Penalty), FirstMonthCharge: pbconv.MoneyPB(c.FirstMonthCharge)}, nil
 }
 
