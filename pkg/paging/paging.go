@@ -13,6 +13,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/partnerhub/partnerhub/pkg/errs"
 )
@@ -87,4 +88,18 @@ func Trim[T any](rows []T, size int, query string, key func(T) []string) ([]T, s
 	}
 	rows = rows[:size]
 	return rows, Encode(query, key(rows[size-1])...)
+}
+
+// Time is a time as a part of a sort key: RFC 3339 in UTC with nanoseconds, which orders as the
+// times do.
+func Time(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// ParseTime reads a sort-key part that Time wrote; anything else is INVALID_ARGUMENT /
+// INVALID_PAGE_TOKEN.
+func ParseTime(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, errs.New(errs.InvalidArgument, errs.ReasonInvalidPageToken, "the page_token is malformed")
+	}
+	return t.UTC(), nil
 }

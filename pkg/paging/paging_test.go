@@ -2,6 +2,7 @@ package paging
 
 import (
 	"testing"
+	"time"
 
 	"github.com/partnerhub/partnerhub/pkg/errs"
 )
@@ -44,5 +45,16 @@ func TestTokenRoundTripAndQueryBinding(t *testing.T) {
 	}
 	if after, err := Decode("", q, 2); after != nil || err != nil {
 		t.Errorf("empty token: %v %v", after, err)
+	}
+}
+
+func TestTimeRoundTrip(t *testing.T) {
+	at := time.Date(2026, 3, 2, 9, 30, 0, 123456789, time.FixedZone("CET", 3600))
+	got, err := ParseTime(Time(at))
+	if err != nil || !got.Equal(at) || got.Location() != time.UTC {
+		t.Errorf("ParseTime(Time(%v)) = %v, %v; want the same instant in UTC", at, got, err)
+	}
+	if _, err := ParseTime("yesterday"); errs.ReasonOf(err) != errs.ReasonInvalidPageToken {
+		t.Errorf("ParseTime(garbage) = %v, want INVALID_PAGE_TOKEN", err)
 	}
 }

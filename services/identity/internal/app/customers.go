@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -65,10 +64,6 @@ func (v tenantViewer) require(roles ...auth.Role) error { return v.principal.Req
 
 // tenantPartnerRoles are every role a partner user may hold.
 func tenantPartnerRoles() []auth.Role { return domain.RolesFor(auth.OrgPartner) }
-
-// tenantNow is the service clock's time at the precision both SQL engines keep, so what a use
-// case returns equals what a later read returns.
-func (a *App) tenantNow() time.Time { return a.clock.Now().UTC().Truncate(time.Microsecond) }
 
 func (a *App) tenantDomainSuffix() string {
 	if a.opts.DomainSuffix == "" {
@@ -150,7 +145,7 @@ func (a *App) CreateCustomer(ctx context.Context, d domain.CustomerDraft) (Creat
 		partner = &p
 	}
 
-	now := a.tenantNow()
+	now := a.stamp()
 	out := CreatedCustomer{}
 	out.Customer, out.Admin = domain.NewCustomerTenant(d, suffix, v.partnerID, now)
 	out.Credential, out.Secret = domain.NewCredential(out.Admin, "initial admin", now.Add(domain.DefaultCredentialLifetime), now)
@@ -301,7 +296,7 @@ func (a *App) UpdateCustomer(ctx context.Context, in UpdateCustomerInput) (domai
 	if _, err := a.visibleCustomer(ctx, v, in.ID); err != nil {
 		return domain.Customer{}, err
 	}
-	now := a.tenantNow()
+	now := a.stamp()
 	c, err := a.repo.UpdateCustomer(ctx, in.ID, func(c *domain.Customer) (bool, error) {
 		if in.Etag != "" && in.Etag != c.Etag {
 			return false, staleEtag("customer", c.ID)

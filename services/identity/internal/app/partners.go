@@ -148,7 +148,7 @@ func (a *App) ListPartners(ctx context.Context, countryCode string, program doma
 	}
 	f := PartnerFilter{CountryCode: countryCode, Program: program}
 	if after != nil {
-		if f.AfterCreateTime, err = parseTimeKey(after[0]); err != nil {
+		if f.AfterCreateTime, err = paging.ParseTime(after[0]); err != nil {
 			return nil, "", err
 		}
 		f.AfterID = after[1]
@@ -158,7 +158,7 @@ func (a *App) ListPartners(ctx context.Context, countryCode string, program doma
 		return nil, "", err
 	}
 	page, next := paging.Trim(rows, size, query, func(p domain.Partner) []string {
-		return []string{timeKey(p.CreateTime), p.ID}
+		return []string{paging.Time(p.CreateTime), p.ID}
 	})
 	return page, next, nil
 }
@@ -234,14 +234,3 @@ func isOperatorPrincipal(p auth.Principal) bool { return p.IsService() && p.OnBe
 // stamp is the service clock's now at the precision both database engines keep, so what a
 // mutation returns equals what a later read returns.
 func (a *App) stamp() time.Time { return a.clock.Now().UTC().Truncate(time.Microsecond) }
-
-// timeKey and parseTimeKey put a time into a page token's sort key and back.
-func timeKey(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
-
-func parseTimeKey(s string) (time.Time, error) {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}, errs.New(errs.InvalidArgument, errs.ReasonInvalidPageToken, "the page_token is malformed")
-	}
-	return t.UTC(), nil
-}

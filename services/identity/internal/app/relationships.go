@@ -67,7 +67,7 @@ func (a *App) CreateRelationshipInvitation(ctx context.Context, message string) 
 	if err != nil {
 		return domain.Invitation{}, tenantNotFound(err, "partner", v.partnerID)
 	}
-	now := a.tenantNow()
+	now := a.stamp()
 	inv, err := domain.NewInvitation(partner, v.userID, message, now, a.invitationTTL())
 	if err != nil {
 		return domain.Invitation{}, err
@@ -135,7 +135,7 @@ func (a *App) GetRelationshipInvitation(ctx context.Context, id, code string) (d
 		}
 		return domain.Invitation{}, errs.NotFoundf("invitation", code)
 	}
-	return a.invitationView(inv, v, a.tenantNow()), nil
+	return a.invitationView(inv, v, a.stamp()), nil
 }
 
 // ListInvitationsInput is the query of ListRelationshipInvitations.
@@ -185,10 +185,10 @@ func (a *App) ListRelationshipInvitations(ctx context.Context, in ListInvitation
 	if err != nil {
 		return nil, "", err
 	}
-	now := a.tenantNow()
+	now := a.stamp()
 	f := InvitationFilter{PartnerID: partnerID, State: in.State, Now: now}
 	if before != nil {
-		if f.BeforeCreateTime, err = tenantParseCursorTime(before[0]); err != nil {
+		if f.BeforeCreateTime, err = paging.ParseTime(before[0]); err != nil {
 			return nil, "", err
 		}
 		f.BeforeID = before[1]
@@ -198,7 +198,7 @@ func (a *App) ListRelationshipInvitations(ctx context.Context, in ListInvitation
 		return nil, "", err
 	}
 	page, next := paging.Trim(rows, size, query, func(i domain.Invitation) []string {
-		return []string{tenantCursorTime(i.CreateTime), i.ID}
+		return []string{paging.Time(i.CreateTime), i.ID}
 	})
 	for i := range page {
 		page[i] = a.invitationView(page[i], v, now)
@@ -222,7 +222,7 @@ func (a *App) WithdrawRelationshipInvitation(ctx context.Context, id, etag strin
 	if err := bad.Err(); err != nil {
 		return domain.Invitation{}, err
 	}
-	now := a.tenantNow()
+	now := a.stamp()
 	inv, err := a.repo.UpdateInvitation(ctx, id, func(inv *domain.Invitation) (bool, error) {
 		if v.partnerID == "" || inv.PartnerID != v.partnerID {
 			return false, errs.NotFoundf("invitation", id) // another partner's: invisible (ID-8)
@@ -263,7 +263,7 @@ func (a *App) AcceptRelationshipInvitation(ctx context.Context, code string) (do
 	if err != nil {
 		return domain.Relationship{}, domain.Invitation{}, tenantNotFound(err, "customer", v.customerID)
 	}
-	now := a.tenantNow()
+	now := a.stamp()
 	inv, rel, err := a.repo.AcceptInvitation(ctx, code, c, func(inv *domain.Invitation, p domain.Partner, hasActive bool) (domain.Relationship, error) {
 		return inv.Accept(p, c, hasActive, now)
 	})
@@ -345,7 +345,7 @@ func (a *App) ListRelationships(ctx context.Context, in ListRelationshipsInput) 
 		return nil, "", err
 	}
 	if after != nil {
-		if f.AfterStartTime, err = tenantParseCursorTime(after[0]); err != nil {
+		if f.AfterStartTime, err = paging.ParseTime(after[0]); err != nil {
 			return nil, "", err
 		}
 		f.AfterID = after[1]
@@ -355,7 +355,7 @@ func (a *App) ListRelationships(ctx context.Context, in ListRelationshipsInput) 
 		return nil, "", err
 	}
 	page, next := paging.Trim(rows, size, query, func(r domain.Relationship) []string {
-		return []string{tenantCursorTime(r.StartTime), r.ID}
+		return []string{paging.Time(r.StartTime), r.ID}
 	})
 	return page, next, nil
 }
@@ -379,7 +379,7 @@ func (a *App) RemoveRelationship(ctx context.Context, id, etag string) (domain.R
 		return domain.Relationship{}, err
 	}
 	eff := v.principal.Effective()
-	now := a.tenantNow()
+	now := a.stamp()
 	rel, err := a.repo.UpdateRelationship(ctx, id, func(r *domain.Relationship) (bool, error) {
 		partnerSide := v.partnerID != "" && v.partnerID == r.PartnerID
 		customerSide := v.customerID != "" && v.customerID == r.CustomerID
@@ -485,7 +485,7 @@ func (a *App) MoveCustomer(ctx context.Context, customerID, sourcePartnerID stri
 	if err != nil {
 		return domain.CustomerMove{}, domain.Relationship{}, tenantNotFound(err, "partner", v.partnerID)
 	}
-	now := a.tenantNow()
+	now := a.stamp()
 	move, rel, err := a.repo.MoveCustomer(ctx, customerID, sourcePartnerID, v.partnerID,
 		func(targetLatest, sourceActive *domain.Relationship) (domain.CustomerMove, error) {
 			switch {
@@ -502,16 +502,4 @@ func (a *App) MoveCustomer(ctx context.Context, customerID, sourcePartnerID stri
 		return domain.CustomerMove{}, domain.Relationship{}, err
 	}
 	return move, rel, nil
-}
-
-// tenantCursorTime and tenantParseCursorTime carry a time in a page token, exactly to the nanosecond.
-func tenantCursorTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
-
-func tenantParseCursorTime(s string) (time.Time, error) {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}, errs.New(errs.InvalidArgument, errs.ReasonInvalidPageToken,
-			"the page_token is malformed or belongs to another query")
-	}
-	return t, nil
 }

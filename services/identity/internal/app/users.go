@@ -542,7 +542,7 @@ func (a *App) ListApiCredentials(ctx context.Context, userID string, state domai
 	}
 	f := CredentialFilter{UserID: userID, State: state, Now: a.clock.Now()}
 	if after != nil {
-		if f.BeforeCreateTime, err = parseTimeKey(after[0]); err != nil {
+		if f.BeforeCreateTime, err = paging.ParseTime(after[0]); err != nil {
 			return CredentialPage{}, err
 		}
 		f.BeforeID = after[1]
@@ -555,7 +555,7 @@ func (a *App) ListApiCredentials(ctx context.Context, userID string, state domai
 		return CredentialPage{}, err
 	}
 	page, next := paging.Trim(rows, size, query, func(c domain.Credential) []string {
-		return []string{timeKey(c.CreateTime), c.ID}
+		return []string{paging.Time(c.CreateTime), c.ID}
 	})
 	return CredentialPage{Credentials: page, Next: next, At: f.Now}, nil
 }

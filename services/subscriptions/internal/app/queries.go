@@ -117,12 +117,9 @@ func decodeTimeKey(pageToken, query string) (time.Time, string, error) {
 	if err != nil || pos == nil {
 		return time.Time{}, "", err
 	}
-	t, err := time.Parse(time.RFC3339Nano, pos[0])
-	if err != nil {
-		return time.Time{}, "", errs.New(errs.InvalidArgument, errs.ReasonInvalidPageToken, "page_token is not valid")
-	}
-	return t, pos[1], nil
+	t, err := paging.ParseTime(pos[0])
+	return t, pos[1], err
 }
 
 // timeKey is the page position of a row ordered by (time, ID).
-func timeKey(t time.Time, id string) []string { return []string{t.Format(time.RFC3339Nano), id} }
+func timeKey(t time.Time, id string) []string { return []string{paging.Time(t), id} }

@@ -204,16 +204,7 @@ func (r *Repo) ListUsers(ctx context.Context, f app.UserFilter, limit int) ([]do
 	if err != nil {
 		return nil, store.MapError(fmt.Errorf("list users: %w", err))
 	}
-	defer rows.Close()
-	var out []domain.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, fmt.Errorf("scan user: %w", err)
-		}
-		out = append(out, u)
-	}
-	return out, store.MapError(rows.Err())
+	return store.Collect(rows, "users", scanUser)
 }
 
 // UpdateUser implements app.OrgRepo. The count of the other active top admins is read in the
@@ -286,16 +277,7 @@ func (r *Repo) ListCredentials(ctx context.Context, f app.CredentialFilter, limi
 	if err != nil {
 		return nil, store.MapError(fmt.Errorf("list credentials: %w", err))
 	}
-	defer rows.Close()
-	var out []domain.Credential
-	for rows.Next() {
-		c, err := scanCredential(rows)
-		if err != nil {
-			return nil, fmt.Errorf("scan credential: %w", err)
-		}
-		out = append(out, c)
-	}
-	return out, store.MapError(rows.Err())
+	return store.Collect(rows, "credentials", scanCredential)
 }
 
 // UpdateCredential implements app.OrgRepo.

@@ -14,14 +14,7 @@ import (
 // The statements several repositories share: organisations are created together with their
 // first user and credential, inside the caller's transaction.
 
-// execer is a *sql.Tx or *store.DB.
-type execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-func insertUser(ctx context.Context, db execer, u domain.User) error {
+func insertUser(ctx context.Context, db store.Querier, u domain.User) error {
 	_, err := db.ExecContext(ctx, `
 		INSERT INTO users (id, org_id, org_kind, user_name, display_name, email, roles, disabled, disabled_at, etag, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
@@ -33,7 +26,7 @@ func insertUser(ctx context.Context, db execer, u domain.User) error {
 	return nil
 }
 
-func insertCredential(ctx context.Context, db execer, c domain.Credential) error {
+func insertCredential(ctx context.Context, db store.Querier, c domain.Credential) error {
 	_, err := db.ExecContext(ctx, `
 		INSERT INTO credentials (id, client_id, user_id, org_id, display_name, secret_hash, expires_at, revoked_at, last_used_at, etag, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
@@ -77,7 +70,7 @@ func scanCredential(row store.Scanner) (domain.Credential, error) {
 }
 
 // enrolments loads the program enrolments of a partner, ordered by program (ID-1).
-func enrolments(ctx context.Context, db execer, partnerID string) ([]domain.Enrolment, error) {
+func enrolments(ctx context.Context, db store.Querier, partnerID string) ([]domain.Enrolment, error) {
 	rows, err := db.QueryContext(ctx, `SELECT program, enrolled_at FROM partner_programs WHERE partner_id = $1`, partnerID)
 	if err != nil {
 		return nil, fmt.Errorf("list enrolments: %w", err)

@@ -17,14 +17,6 @@ import (
 // customer moves (ID-5, ID-7). Every read-check-write runs in store.InTx, which serialises it
 // against concurrent writers on both engines, so the closures from the app see a stable row.
 
-// tenantRows maps "no row" to app.ErrNotFound.
-func tenantRows(err error) error {
-	if errors.Is(err, sql.ErrNoRows) {
-		return app.ErrNotFound
-	}
-	return err
-}
-
 // --- customers ---
 
 const customerColumns = `c.id, c.organisation_name, c.country_code, c.default_domain, c.admin_user_id,
@@ -39,7 +31,7 @@ func scanCustomer(row store.Scanner) (domain.Customer, error) {
 	return c, err
 }
 
-func insertCustomer(ctx context.Context, db execer, c domain.Customer) error {
+func insertCustomer(ctx context.Context, db store.Querier, c domain.Customer) error {
 	_, err := db.ExecContext(ctx, `
 		INSERT INTO customers (id, organisation_name, name_folded, country_code, default_domain, admin_user_id,
 			created_by_partner_id, partner_managed, contact_name, contact_email, contact_phone, etag, created_at, updated_at)
@@ -54,7 +46,7 @@ func insertCustomer(ctx context.Context, db execer, c domain.Customer) error {
 }
 
 // countsAny runs a SELECT COUNT(*) and reports whether it counted anything.
-func countsAny(ctx context.Context, db execer, query string, args ...any) (bool, error) {
+func countsAny(ctx context.Context, db store.Querier, query string, args ...any) (bool, error) {
 	var n int64
 	if err := db.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
 		return false, fmt.Errorf("count: %w", err)
@@ -103,7 +95,7 @@ func (r *Repo) CreateCustomer(ctx context.Context, c domain.Customer, admin doma
 func (r *Repo) Customer(ctx context.Context, id string) (domain.Customer, error) {
 	c, err := scanCustomer(r.db.QueryRowContext(ctx, `SELECT `+customerColumns+` FROM customers c WHERE c.id = $1`, id))
 	if err != nil {
-		return domain.Customer{}, store.MapError(tenantRows(err))
+		return domain.Customer{}, notFound(err)
 	}
 	return c, nil
 }
@@ -165,16 +157,7 @@ func (r *Repo) ListCustomers(ctx context.Context, f app.CustomerFilter, limit in
 	if err != nil {
 		return nil, store.MapError(fmt.Errorf("list customers: %w", err))
 	}
-	defer rows.Close()
-	var out []domain.Customer
-	for rows.Next() {
-		c, err := scanCustomer(rows)
-		if err != nil {
-			return nil, fmt.Errorf("scan customer: %w", err)
-		}
-		out = append(out, c)
-	}
-	return out, store.MapError(rows.Err())
+	return store.Collect(rows, "customers", scanCustomer)
 }
 
 // UpdateCustomer implements app.TenantRepo. Only the changeable fields are written: country and
@@ -184,7 +167,7 @@ func (r *Repo) UpdateCustomer(ctx context.Context, id string, update func(c *dom
 	err := r.db.InTx(ctx, func(tx *sql.Tx) error {
 		c, err := scanCustomer(tx.QueryRowContext(ctx, `SELECT `+customerColumns+` FROM customers c WHERE c.id = $1`, id))
 		if err != nil {
-			return tenantRows(err)
+			return notFound(err)
 		}
 		changed, err := update(&c)
 		if err != nil {
@@ -228,7 +211,7 @@ func scanRelationship(row store.Scanner) (domain.Relationship, error) {
 	return rel, err
 }
 
-func insertRelationship(ctx context.Context, db execer, rel domain.Relationship) error {
+func insertRelationship(ctx context.Context, db store.Querier, rel domain.Relationship) error {
 	_, err := db.ExecContext(ctx, `
 		INSERT INTO reseller_relationships (id, partner_id, customer_id, state, origin, invitation_id, started_at,
 			ended_at, removed_by_user_id, etag, created_at, updated_at)
@@ -246,7 +229,7 @@ func insertRelationship(ctx context.Context, db execer, rel domain.Relationship)
 }
 
 // writeRelationship stores the changeable fields of a relationship.
-func writeRelationship(ctx context.Context, db execer, rel domain.Relationship) error {
+func writeRelationship(ctx context.Context, db store.Querier, rel domain.Relationship) error {
 	if _, err := db.ExecContext(ctx, `
 		UPDATE reseller_relationships SET state = $2, ended_at = $3, removed_by_user_id = $4, etag = $5, updated_at = $6
 		WHERE id = $1`,
@@ -258,19 +241,19 @@ func writeRelationship(ctx context.Context, db execer, rel domain.Relationship) 
 
 // latestRelationship returns the pair's ACTIVE relationship, else the one that ended last. Times
 // may tie under a fake clock, so the ACTIVE one is found by its state, not by its start time.
-func latestRelationship(ctx context.Context, db execer, partnerID, customerID string) (domain.Relationship, error) {
+func latestRelationship(ctx context.Context, db store.Querier, partnerID, customerID string) (domain.Relationship, error) {
 	rel, err := scanRelationship(db.QueryRowContext(ctx, relationshipSelect+`
 		WHERE r.partner_id = $1 AND r.customer_id = $2
 		ORDER BY CASE WHEN r.state = 'ACTIVE' THEN 0 ELSE 1 END, r.ended_at DESC, r.started_at DESC, r.id DESC
 		LIMIT 1`, partnerID, customerID))
-	return rel, tenantRows(err)
+	return rel, notFound(err)
 }
 
 // Relationship implements app.TenantRepo.
 func (r *Repo) Relationship(ctx context.Context, id string) (domain.Relationship, error) {
 	rel, err := scanRelationship(r.db.QueryRowContext(ctx, relationshipSelect+` WHERE r.id = $1`, id))
 	if err != nil {
-		return domain.Relationship{}, store.MapError(tenantRows(err))
+		return domain.Relationship{}, notFound(err)
 	}
 	return rel, nil
 }
@@ -303,16 +286,7 @@ func (r *Repo) ListRelationships(ctx context.Context, f app.RelationshipFilter, 
 	if err != nil {
 		return nil, store.MapError(fmt.Errorf("list relationships: %w", err))
 	}
-	defer rows.Close()
-	var out []domain.Relationship
-	for rows.Next() {
-		rel, err := scanRelationship(rows)
-		if err != nil {
-			return nil, fmt.Errorf("scan relationship: %w", err)
-		}
-		out = append(out, rel)
-	}
-	return out, store.MapError(rows.Err())
+	return store.Collect(rows, "relationships", scanRelationship)
 }
 
 // UpdateRelationship implements app.TenantRepo.
@@ -321,7 +295,7 @@ func (r *Repo) UpdateRelationship(ctx context.Context, id string, update func(r 
 	err := r.db.InTx(ctx, func(tx *sql.Tx) error {
 		rel, err := scanRelationship(tx.QueryRowContext(ctx, relationshipSelect+` WHERE r.id = $1`, id))
 		if err != nil {
-			return tenantRows(err)
+			return notFound(err)
 		}
 		changed, err := update(&rel)
 		if err != nil {
@@ -379,7 +353,7 @@ func (r *Repo) AddInvitation(ctx context.Context, inv domain.Invitation) error {
 func (r *Repo) Invitation(ctx context.Context, id string) (domain.Invitation, error) {
 	inv, err := scanInvitation(r.db.QueryRowContext(ctx, invitationSelect+` WHERE i.id = $1`, id))
 	if err != nil {
-		return domain.Invitation{}, store.MapError(tenantRows(err))
+		return domain.Invitation{}, notFound(err)
 	}
 	return inv, nil
 }
@@ -388,7 +362,7 @@ func (r *Repo) Invitation(ctx context.Context, id string) (domain.Invitation, er
 func (r *Repo) InvitationByCode(ctx context.Context, code string) (domain.Invitation, error) {
 	inv, err := scanInvitation(r.db.QueryRowContext(ctx, invitationSelect+` WHERE i.code = $1`, code))
 	if err != nil {
-		return domain.Invitation{}, store.MapError(tenantRows(err))
+		return domain.Invitation{}, notFound(err)
 	}
 	return inv, nil
 }
@@ -415,22 +389,13 @@ func (r *Repo) ListInvitations(ctx context.Context, f app.InvitationFilter, limi
 	if err != nil {
 		return nil, store.MapError(fmt.Errorf("list invitations: %w", err))
 	}
-	defer rows.Close()
-	var out []domain.Invitation
-	for rows.Next() {
-		inv, err := scanInvitation(rows)
-		if err != nil {
-			return nil, fmt.Errorf("scan invitation: %w", err)
-		}
-		out = append(out, inv)
-	}
-	return out, store.MapError(rows.Err())
+	return store.Collect(rows, "invitations", scanInvitation)
 }
 
 // writeInvitation stores the changeable fields of an invitation, only while it is PENDING: the
 // conditional update is what makes a code single use whatever the isolation level (ID-4). It
 // reports whether the row was still PENDING.
-func writeInvitation(ctx context.Context, db execer, inv domain.Invitation) (bool, error) {
+func writeInvitation(ctx context.Context, db store.Querier, inv domain.Invitation) (bool, error) {
 	res, err := db.ExecContext(ctx, `
 		UPDATE invitations SET state = $2, accepted_by_customer_id = $3, accepted_at = $4, relationship_id = $5,
 			etag = $6, updated_at = $7
@@ -453,7 +418,7 @@ func (r *Repo) UpdateInvitation(ctx context.Context, id string, update func(inv 
 	err := r.db.InTx(ctx, func(tx *sql.Tx) error {
 		inv, err := scanInvitation(tx.QueryRowContext(ctx, invitationSelect+` WHERE i.id = $1`, id))
 		if err != nil {
-			return tenantRows(err)
+			return notFound(err)
 		}
 		changed, err := update(&inv)
 		if err != nil {
@@ -479,7 +444,7 @@ func partnerIn(ctx context.Context, tx *sql.Tx, id string) (domain.Partner, erro
 		SELECT id, legal_name, country_code, etag, created_at, updated_at FROM partners WHERE id = $1`, id).
 		Scan(&p.ID, &p.LegalName, &p.CountryCode, &p.Etag, &p.CreateTime, &p.UpdateTime)
 	if err != nil {
-		return domain.Partner{}, tenantRows(err)
+		return domain.Partner{}, notFound(err)
 	}
 	p.Enrolments, err = enrolments(ctx, tx, id)
 	return p, err
@@ -493,7 +458,7 @@ func (r *Repo) AcceptInvitation(ctx context.Context, code string, c domain.Custo
 	err := r.db.InTx(ctx, func(tx *sql.Tx) error {
 		inv, err := scanInvitation(tx.QueryRowContext(ctx, invitationSelect+` WHERE i.code = $1`, code))
 		if err != nil {
-			return tenantRows(err)
+			return notFound(err)
 		}
 		p, err := partnerIn(ctx, tx, inv.PartnerID)
 		if err != nil {
