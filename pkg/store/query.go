@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // Querier runs statements: a *sql.Tx, a *sql.DB or a *DB, so one read serves in and out of a
@@ -26,6 +27,15 @@ type Args []any
 func (a *Args) Arg(v any) string {
 	*a = append(*a, v)
 	return "$" + strconv.Itoa(len(*a))
+}
+
+// Where joins the conditions of a query built from optional filters: " WHERE a AND b", or ""
+// when there are none.
+func Where(conds []string) string {
+	if len(conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(conds, " AND ")
 }
 
 // Collect scans every row of rows with scan and closes rows; what names the rows in errors

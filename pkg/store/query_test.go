@@ -36,3 +36,12 @@ func TestArgsAndCollect(t *testing.T) {
 		}
 	})
 }
+
+func TestWhere(t *testing.T) {
+	if got := store.Where(nil); got != "" {
+		t.Errorf("Where(nil) = %q, want empty", got)
+	}
+	if got := store.Where([]string{"a = $1", "b = $2"}); got != " WHERE a = $1 AND b = $2" {
+		t.Errorf("Where = %q", got)
+	}
+}

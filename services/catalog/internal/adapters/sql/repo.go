@@ -111,19 +111,12 @@ func (r *Repo) Products(ctx context.Context, q app.ProductQuery) ([]domain.Produ
 	if q.After != "" {
 		where = append(where, "p.product_id > "+a.Arg(q.After))
 	}
-	query := `SELECT ` + productCols + ` FROM products p` + whereClause(where) + ` ORDER BY p.product_id LIMIT ` + a.Arg(q.Limit)
+	query := `SELECT ` + productCols + ` FROM products p` + store.Where(where) + ` ORDER BY p.product_id LIMIT ` + a.Arg(q.Limit)
 	rows, err := r.db.QueryContext(ctx, query, a...)
 	if err != nil {
 		return nil, store.MapError(fmt.Errorf("list products: %w", err))
 	}
 	return store.Collect(rows, "products", func(row store.Scanner) (domain.Product, error) { return scanProduct(row) })
-}
-
-func whereClause(where []string) string {
-	if len(where) == 0 {
-		return ""
-	}
-	return " WHERE " + strings.Join(where, " AND ")
 }
 
 // ---- SKUs ----
@@ -234,7 +227,7 @@ func (r *Repo) Skus(ctx context.Context, q app.SkuQuery) ([]domain.Sku, error) {
 	if q.After != "" {
 		where = append(where, "s.sku_id > "+a.Arg(q.After))
 	}
-	query := `SELECT ` + skuCols + skuFrom + whereClause(where) + ` ORDER BY s.sku_id LIMIT ` + a.Arg(q.Limit)
+	query := `SELECT ` + skuCols + skuFrom + store.Where(where) + ` ORDER BY s.sku_id LIMIT ` + a.Arg(q.Limit)
 	rows, err := r.db.QueryContext(ctx, query, a...)
 	if err != nil {
 		return nil, store.MapError(fmt.Errorf("list SKUs: %w", err))
@@ -307,7 +300,7 @@ func (r *Repo) Offers(ctx context.Context, q app.OfferQuery) ([]app.Offer, error
 	if q.After != "" {
 		where = append(where, "s.sku_id > "+a.Arg(q.After))
 	}
-	query := `SELECT ` + skuCols + `, ` + productCols + skuFrom + whereClause(where) + ` ORDER BY s.sku_id LIMIT ` + a.Arg(q.Limit)
+	query := `SELECT ` + skuCols + `, ` + productCols + skuFrom + store.Where(where) + ` ORDER BY s.sku_id LIMIT ` + a.Arg(q.Limit)
 	rows, err := r.db.QueryContext(ctx, query, a...)
 	if err != nil {
 		return nil, store.MapError(fmt.Errorf("list offers: %w", err))
@@ -414,19 +407,10 @@ func (t *txRepo) SkuIDs(ctx context.Context, productID string) ([]string, error)
 	if err != nil {
 		return nil, store.MapError(fmt.Errorf("SKUs of product %s: %w", productID, err))
 	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
+	return store.Collect(rows, "SKU IDs", func(row store.Scanner) (string, error) {
 		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("scan SKU ID: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, store.MapError(fmt.Errorf("SKUs of product %s: %w", productID, err))
-	}
-	return ids, nil
+		return id, row.Scan(&id)
+	})
 }
 
 func (t *txRepo) Prices(ctx context.Context, skuID string) ([]domain.Price, error) {

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	identityv1 "github.com/partnerhub/partnerhub/gen/partnerhub/identity/v1"
+	"github.com/partnerhub/partnerhub/pkg/pbenum"
 	"github.com/partnerhub/partnerhub/services/identity/internal/app"
 	"github.com/partnerhub/partnerhub/services/identity/internal/domain"
 )
@@ -85,7 +86,7 @@ func partnerPB(p domain.Partner) *identityv1.Partner {
 		CreateTime: timestamppb.New(p.CreateTime), UpdateTime: timestamppb.New(p.UpdateTime),
 	}
 	for _, e := range p.Enrolments {
-		v := identityv1.PartnerProgram(identityv1.PartnerProgram_value["PARTNER_PROGRAM_"+string(e.Program)])
+		v := pbenum.Value[identityv1.PartnerProgram](identityv1.PartnerProgram_value, "PARTNER_PROGRAM_", e.Program)
 		out.Enrolments = append(out.Enrolments, &identityv1.ProgramEnrolment{Program: v, EnrollTime: timestamppb.New(e.Time)})
 	}
 	slices.SortFunc(out.Enrolments, func(a, b *identityv1.ProgramEnrolment) int { return int(a.Program - b.Program) })

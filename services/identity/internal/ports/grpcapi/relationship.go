@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	identityv1 "github.com/partnerhub/partnerhub/gen/partnerhub/identity/v1"
+	"github.com/partnerhub/partnerhub/pkg/pbenum"
 	"github.com/partnerhub/partnerhub/pkg/pbtime"
 	"github.com/partnerhub/partnerhub/services/identity/internal/app"
 	"github.com/partnerhub/partnerhub/services/identity/internal/domain"
@@ -42,10 +43,7 @@ func (s *Server) GetRelationshipInvitation(ctx context.Context, req *identityv1.
 
 // ListRelationshipInvitations implements identityv1.RelationshipServiceServer.
 func (s *Server) ListRelationshipInvitations(ctx context.Context, req *identityv1.ListRelationshipInvitationsRequest) (*identityv1.ListRelationshipInvitationsResponse, error) {
-	var state domain.InvitationState
-	if req.GetState() != identityv1.InvitationState_INVITATION_STATE_UNSPECIFIED {
-		state = domain.InvitationState(strings.TrimPrefix(req.GetState().String(), invStatePrefix))
-	}
+	state := pbenum.Name[domain.InvitationState](req.GetState(), invStatePrefix)
 	page, next, err := s.app.ListRelationshipInvitations(ctx, app.ListInvitationsInput{
 		PageSize: req.GetPageSize(), PageToken: req.GetPageToken(), State: state, PartnerID: req.GetPartnerId(),
 	})
@@ -117,7 +115,7 @@ func (s *Server) CheckRelationship(ctx context.Context, req *identityv1.CheckRel
 		CacheTtl: durationpb.New(c.CacheTTL),
 	}
 	if c.Denial != "" {
-		resp.DenialReason = identityv1.RelationshipDenialReason(identityv1.RelationshipDenialReason_value[denialReasonPrefix+string(c.Denial)])
+		resp.DenialReason = pbenum.Value[identityv1.RelationshipDenialReason](identityv1.RelationshipDenialReason_value, denialReasonPrefix, c.Denial)
 	}
 	return resp, nil
 }
@@ -142,8 +140,8 @@ func relationshipPB(r domain.Relationship) *identityv1.ResellerRelationship {
 	return &identityv1.ResellerRelationship{
 		RelationshipId: r.ID, PartnerId: r.PartnerID, PartnerLegalName: r.PartnerLegalName, CustomerId: r.CustomerID,
 		CustomerOrganisationName: r.CustomerOrganisationName,
-		State:                    identityv1.ResellerRelationshipState(identityv1.ResellerRelationshipState_value[relStatePrefix+string(r.State)]),
-		Origin:                   identityv1.ResellerRelationshipOrigin(identityv1.ResellerRelationshipOrigin_value[relOriginPrefix+string(r.Origin)]),
+		State:                    pbenum.Value[identityv1.ResellerRelationshipState](identityv1.ResellerRelationshipState_value, relStatePrefix, r.State),
+		Origin:                   pbenum.Value[identityv1.ResellerRelationshipOrigin](identityv1.ResellerRelationshipOrigin_value, relOriginPrefix, r.Origin),
 		InvitationId:             r.InvitationID, StartTime: pbtime.From(r.StartTime), EndTime: pbtime.From(r.EndTime),
 		RemovedByUserId: r.RemovedByUserID, Etag: r.Etag, CreateTime: pbtime.From(r.CreateTime), UpdateTime: pbtime.From(r.UpdateTime),
 	}
@@ -153,7 +151,7 @@ func invitationPB(i domain.Invitation) *identityv1.RelationshipInvitation {
 	return &identityv1.RelationshipInvitation{
 		InvitationId: i.ID, PartnerId: i.PartnerID, PartnerLegalName: i.PartnerLegalName,
 		PartnerCountryCode: i.PartnerCountryCode, Code: i.Code, Link: i.Link, Message: i.Message,
-		State:                identityv1.InvitationState(identityv1.InvitationState_value[invStatePrefix+string(i.State)]),
+		State:                pbenum.Value[identityv1.InvitationState](identityv1.InvitationState_value, invStatePrefix, i.State),
 		ExpireTime:           pbtime.From(i.ExpireTime),
 		AcceptedByCustomerId: i.AcceptedByCustomerID, AcceptTime: pbtime.From(i.AcceptTime), RelationshipId: i.RelationshipID,
 		CreatedByUserId: i.CreatedByUserID, Etag: i.Etag, CreateTime: pbtime.From(i.CreateTime), UpdateTime: pbtime.From(i.UpdateTime),

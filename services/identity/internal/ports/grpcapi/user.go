@@ -2,11 +2,11 @@ package grpcapi
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	identityv1 "github.com/partnerhub/partnerhub/gen/partnerhub/identity/v1"
 	"github.com/partnerhub/partnerhub/pkg/errs"
+	"github.com/partnerhub/partnerhub/pkg/pbenum"
 	"github.com/partnerhub/partnerhub/services/identity/internal/app"
 	"github.com/partnerhub/partnerhub/services/identity/internal/domain"
 )
@@ -34,10 +34,7 @@ func (s *Server) GetUser(ctx context.Context, req *identityv1.GetUserRequest) (*
 
 // ListUsers implements identityv1.UserServiceServer.
 func (s *Server) ListUsers(ctx context.Context, req *identityv1.ListUsersRequest) (*identityv1.ListUsersResponse, error) {
-	var state string
-	if req.GetState() != identityv1.UserState_USER_STATE_UNSPECIFIED {
-		state = strings.TrimPrefix(req.GetState().String(), "USER_STATE_")
-	}
+	state := pbenum.Name[string](req.GetState(), "USER_STATE_")
 	page, next, err := s.app.ListUsers(ctx, req.GetOrgId(), roleFilterOf(req.GetRole()), state, req.GetPageSize(), req.GetPageToken())
 	if err != nil {
 		return nil, err
@@ -85,10 +82,7 @@ func (s *Server) CreateApiCredential(ctx context.Context, req *identityv1.Create
 
 // ListApiCredentials implements identityv1.UserServiceServer.
 func (s *Server) ListApiCredentials(ctx context.Context, req *identityv1.ListApiCredentialsRequest) (*identityv1.ListApiCredentialsResponse, error) {
-	var state domain.CredentialState
-	if req.GetState() != identityv1.ApiCredentialState_API_CREDENTIAL_STATE_UNSPECIFIED {
-		state = domain.CredentialState(strings.TrimPrefix(req.GetState().String(), "API_CREDENTIAL_STATE_"))
-	}
+	state := pbenum.Name[domain.CredentialState](req.GetState(), "API_CREDENTIAL_STATE_")
 	page, err := s.app.ListApiCredentials(ctx, req.GetUserId(), state, req.GetPageSize(), req.GetPageToken())
 	if err != nil {
 		return nil, err

@@ -102,7 +102,7 @@ func (s *Store) Events(ctx context.Context, q app.EventQuery) ([]domain.Event, e
 		}
 		where = append(where, "type IN ("+strings.Join(in, ", ")+")")
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+eventCols+` FROM events`+whereClause(where)+
+	rows, err := s.db.QueryContext(ctx, `SELECT `+eventCols+` FROM events`+store.Where(where)+
 		` ORDER BY sequence`+limitClause(&a, q.Limit), a...)
 	if err != nil {
 		return nil, store.MapError(fmt.Errorf("list events: %w", err))

@@ -51,13 +51,6 @@ func New(db *store.DB, nextDue func(domain.Subscription) (time.Time, bool)) *Sto
 
 var _ app.Store = (*Store)(nil)
 
-func whereClause(where []string) string {
-	if len(where) == 0 {
-		return ""
-	}
-	return " WHERE " + strings.Join(where, " AND ")
-}
-
 func limitClause(a *store.Args, limit int) string {
 	if limit <= 0 {
 		return ""
@@ -223,7 +216,7 @@ func (s *Store) Subscriptions(ctx context.Context, q app.ListQuery) ([]domain.Su
 	if !q.AfterCreateTime.IsZero() || q.AfterID != "" {
 		where = append(where, "(created_at, id) > ("+a.Arg(store.Time(q.AfterCreateTime))+", "+a.Arg(q.AfterID)+")")
 	}
-	query := `SELECT ` + subCols + ` FROM subscriptions` + whereClause(where) + ` ORDER BY created_at, id` +
+	query := `SELECT ` + subCols + ` FROM subscriptions` + store.Where(where) + ` ORDER BY created_at, id` +
 		limitClause(&a, q.Limit)
 	rows, err := s.db.QueryContext(ctx, query, a...)
 	if err != nil {

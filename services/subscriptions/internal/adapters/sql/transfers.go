@@ -137,7 +137,7 @@ func (s *Store) Transfers(ctx context.Context, q app.TransferQuery) ([]domain.Tr
 	if !q.BeforeCreateTime.IsZero() || q.BeforeID != "" {
 		where = append(where, "(created_at, id) < ("+a.Arg(store.Time(q.BeforeCreateTime))+", "+a.Arg(q.BeforeID)+")")
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+transferCols+` FROM transfers`+whereClause(where)+
+	rows, err := s.db.QueryContext(ctx, `SELECT `+transferCols+` FROM transfers`+store.Where(where)+
 		` ORDER BY created_at DESC, id DESC`+limitClause(&a, q.Limit), a...)
 	if err != nil {
 		return nil, store.MapError(fmt.Errorf("list transfers: %w", err))
