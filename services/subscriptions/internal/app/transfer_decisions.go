@@ -54,26 +54,33 @@ func (a *App) CancelTransfer(ctx context.Context, d Decision) (domain.Transfer, 
 	})
 }
 
-// decide runs one decision on a pending transfer: the caller must see it (else NOT_FOUND, ID-8)
-// and, when sourceOnly, be its source side (else TENANT_MISMATCH); then in one transaction, with
-// the transfer locked, its etag and PENDING state are checked, fn changes it and the
-// subscriptions, and the transfer (Version + 1) and fn's events are stored.
+// decide runs one decision on a pending transfer in one transaction, with the transfer locked:
+// the caller must see it (else NOT_FOUND, ID-8) and, when sourceOnly, be its source side (else
+// TENANT_MISMATCH); its etag and PENDING state are checked, fn changes it and the subscriptions,
+// and the transfer (Version + 1) and fn's events are stored.
 func (a *App) decide(ctx context.Context, d Decision, sourceOnly bool,
 	fn func(ctx context.Context, tx Tx, v auth.Principal, t domain.Transfer, now time.Time) (domain.Transfer, []domain.Event, error),
 ) (domain.Transfer, error) {
-	cur, v, err := a.viewTransfer(ctx, d.TransferID)
+	if err := checkID("transfer_id", d.TransferID); err != nil {
+		return domain.Transfer{}, err
+	}
+	v, err := viewer(ctx)
 	if err != nil {
 		return domain.Transfer{}, err
 	}
-	if _, source := sides(v, cur); sourceOnly && !source {
-		return domain.Transfer{}, errs.New(errs.PermissionDenied, errs.ReasonTenantMismatch,
-			"only the source side of transfer %s accepts or rejects it", cur.ID).With("transfer_id", cur.ID)
-	}
+	// The sides of a transfer never change: the one read, locked, serves the access checks too.
 	var out domain.Transfer
 	err = a.commit(ctx, func(ctx context.Context, tx Tx) ([]domain.Event, error) {
 		t, err := tx.Transfer(ctx, d.TransferID)
 		if err != nil {
 			return nil, err
+		}
+		if err := canSee(v, t); err != nil {
+			return nil, err
+		}
+		if _, source := sides(v, t); sourceOnly && !source {
+			return nil, errs.New(errs.PermissionDenied, errs.ReasonTenantMismatch,
+				"only the source side of transfer %s accepts or rejects it", t.ID).With("transfer_id", t.ID)
 		}
 		if d.Etag != "" && d.Etag != domain.TransferEtag(t) {
 			return nil, errs.New(errs.Aborted, errs.ReasonEtagMismatch,

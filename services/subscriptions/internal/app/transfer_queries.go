@@ -24,10 +24,19 @@ func (a *App) viewTransfer(ctx context.Context, id string) (domain.Transfer, aut
 	if err != nil {
 		return domain.Transfer{}, v, err
 	}
-	if target, source := sides(v, t); !target && !source && v.OrgKind != auth.OrgService {
-		return domain.Transfer{}, v, errs.NotFoundf("transfer", id)
+	if err := canSee(v, t); err != nil {
+		return domain.Transfer{}, v, err
 	}
 	return t, v, nil
+}
+
+// canSee refuses a transfer v is no side of with NOT_FOUND (ID-8); a service acting for nobody
+// sees all.
+func canSee(v auth.Principal, t domain.Transfer) error {
+	if target, source := sides(v, t); !target && !source && v.OrgKind != auth.OrgService {
+		return errs.NotFoundf("transfer", t.ID)
+	}
+	return nil
 }
 
 // GetTransfer returns one transfer the caller is a side of.
