@@ -213,3 +213,16 @@ func Price(p *catalogv1.Price) domain.Price {
 		UpdateTime:         pbtime.To(p.GetUpdateTime()),
 	}
 }
+
+// All maps every element of in with f: the list form of the mappers above, e.g.
+// All(products, ProductPB).
+func All[A, B any](in []A, f func(A) B) []B {
+	if in == nil {
+		return nil
+	}
+	out := make([]B, 0, len(in))
+	for _, v := range in {
+		out = append(out, f(v))
+	}
+	return out
+}

@@ -201,22 +201,14 @@ func (r *Repo) Products(ctx context.Context, q app.ProductQuery) ([]domain.Produ
 	return list(ctx, r, "products", []string{string(q.Kind), q.Country, q.After, strconv.Itoa(q.Limit)},
 		func(ctx context.Context) ([]domain.Product, error) { return r.inner.Products(ctx, q) },
 		func(ps []domain.Product) proto.Message {
-			m := &catalogv1.ListProductsResponse{}
-			for _, p := range ps {
-				m.Products = append(m.Products, pbconv.ProductPB(p))
-			}
-			return m
+			return &catalogv1.ListProductsResponse{Products: pbconv.All(ps, pbconv.ProductPB)}
 		},
 		func(b []byte) ([]domain.Product, error) {
 			var m catalogv1.ListProductsResponse
 			if err := proto.Unmarshal(b, &m); err != nil {
 				return nil, err
 			}
-			var out []domain.Product
-			for _, p := range m.GetProducts() {
-				out = append(out, pbconv.Product(p))
-			}
-			return out, nil
+			return pbconv.All(m.GetProducts(), pbconv.Product), nil
 		})
 }
 
@@ -226,22 +218,14 @@ func (r *Repo) Skus(ctx context.Context, q app.SkuQuery) ([]domain.Sku, error) {
 		strconv.FormatBool(q.IncludeDiscontinued), q.After, strconv.Itoa(q.Limit)},
 		func(ctx context.Context) ([]domain.Sku, error) { return r.inner.Skus(ctx, q) },
 		func(ss []domain.Sku) proto.Message {
-			m := &catalogv1.ListSkusResponse{}
-			for _, s := range ss {
-				m.Skus = append(m.Skus, pbconv.SkuPB(s))
-			}
-			return m
+			return &catalogv1.ListSkusResponse{Skus: pbconv.All(ss, pbconv.SkuPB)}
 		},
 		func(b []byte) ([]domain.Sku, error) {
 			var m catalogv1.ListSkusResponse
 			if err := proto.Unmarshal(b, &m); err != nil {
 				return nil, err
 			}
-			var out []domain.Sku
-			for _, s := range m.GetSkus() {
-				out = append(out, pbconv.Sku(s))
-			}
-			return out, nil
+			return pbconv.All(m.GetSkus(), pbconv.Sku), nil
 		})
 }
 
@@ -254,11 +238,8 @@ func (r *Repo) Offers(ctx context.Context, q app.OfferQuery) ([]app.Offer, error
 		func(os []app.Offer) proto.Message {
 			m := &catalogv1.ListPurchasableOffersResponse{}
 			for _, o := range os {
-				po := &catalogv1.PurchasableOffer{Sku: pbconv.SkuPB(o.Sku), Product: pbconv.ProductPB(o.Product)}
-				for _, p := range o.Prices {
-					po.Prices = append(po.Prices, pbconv.PricePB(p))
-				}
-				m.Offers = append(m.Offers, po)
+				m.Offers = append(m.Offers, &catalogv1.PurchasableOffer{Sku: pbconv.SkuPB(o.Sku),
+					Product: pbconv.ProductPB(o.Product), Prices: pbconv.All(o.Prices, pbconv.PricePB)})
 			}
 			return m
 		},
@@ -269,11 +250,8 @@ func (r *Repo) Offers(ctx context.Context, q app.OfferQuery) ([]app.Offer, error
 			}
 			var out []app.Offer
 			for _, po := range m.GetOffers() {
-				o := app.Offer{Sku: pbconv.Sku(po.GetSku()), Product: pbconv.Product(po.GetProduct())}
-				for _, p := range po.GetPrices() {
-					o.Prices = append(o.Prices, pbconv.Price(p))
-				}
-				out = append(out, o)
+				out = append(out, app.Offer{Sku: pbconv.Sku(po.GetSku()), Product: pbconv.Product(po.GetProduct()),
+					Prices: pbconv.All(po.GetPrices(), pbconv.Price)})
 			}
 			return out, nil
 		})

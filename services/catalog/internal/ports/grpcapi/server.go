@@ -40,11 +40,8 @@ func (s *Server) ListProducts(ctx context.Context, req *catalogv1.ListProductsRe
 	if err != nil {
 		return nil, err
 	}
-	resp := &catalogv1.ListProductsResponse{NextPageToken: page.NextPageToken}
-	for _, p := range page.Products {
-		resp.Products = append(resp.Products, pbconv.ProductPB(p))
-	}
-	return resp, nil
+	return &catalogv1.ListProductsResponse{Products: pbconv.All(page.Products, pbconv.ProductPB),
+		NextPageToken: page.NextPageToken}, nil
 }
 
 // GetProduct implements catalogv1.CatalogServiceServer.
@@ -64,11 +61,7 @@ func (s *Server) ListSkus(ctx context.Context, req *catalogv1.ListSkusRequest) (
 	if err != nil {
 		return nil, err
 	}
-	resp := &catalogv1.ListSkusResponse{NextPageToken: page.NextPageToken}
-	for _, sku := range page.Skus {
-		resp.Skus = append(resp.Skus, pbconv.SkuPB(sku))
-	}
-	return resp, nil
+	return &catalogv1.ListSkusResponse{Skus: pbconv.All(page.Skus, pbconv.SkuPB), NextPageToken: page.NextPageToken}, nil
 }
 
 // GetSku implements catalogv1.CatalogServiceServer.
@@ -113,14 +106,9 @@ func (s *Server) ListPurchasableOffers(ctx context.Context, req *catalogv1.ListP
 	}
 	resp := &catalogv1.ListPurchasableOffersResponse{CountryCode: page.Country, NextPageToken: page.NextPageToken}
 	for _, o := range page.Offers {
-		po := &catalogv1.PurchasableOffer{Sku: pbconv.SkuPB(o.Sku), Product: pbconv.ProductPB(o.Product)}
-		for _, p := range o.Prices {
-			po.Prices = append(po.Prices, pbconv.PricePB(p))
-		}
-		for _, sp := range o.Via {
-			po.ViaPrograms = append(po.ViaPrograms, pbconv.ProgramPB(sp))
-		}
-		resp.Offers = append(resp.Offers, po)
+		resp.Offers = append(resp.Offers, &catalogv1.PurchasableOffer{Sku: pbconv.SkuPB(o.Sku),
+			Product: pbconv.ProductPB(o.Product), Prices: pbconv.All(o.Prices, pbconv.PricePB),
+			ViaPrograms: pbconv.All(o.Via, pbconv.ProgramPB)})
 	}
 	return resp, nil
 }
