@@ -26,7 +26,7 @@ import (
 //   - _time_format=sqlite, _timezone=UTC: times are written as "2006-01-02 15:04:05.999999999+00:00"
 //     in UTC, a layout that sorts in time order and that SQLite's own date functions read, and are
 //     read back in UTC.
-const sqliteParams = "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_txlock=immediate" +
+const sqliteParams = "_pragma=busy_timeout(5000)&_pragma=wal_autocheckpoint(10000)&_pragma=foreign_keys(1)&_txlock=immediate" +
 	"&_time_format=sqlite&_timezone=UTC"
 
 // sqliteMaxConns bounds the pool. In WAL mode readers never block the writer nor each other, so

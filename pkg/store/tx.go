@@ -25,9 +25,24 @@ const maxTxAttempts = 10
 // again, up to 10 times with a short jittered backoff: fn must have no effects outside tx.
 // A database that cannot be reached gives an errs.Unavailable error.
 func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return db.inTx(ctx, sql.LevelSerializable, fn)
+}
+
+// InTxLocking is InTx for a transaction that locks every row it reads before it changes it
+// (SELECT ... FOR UPDATE, on PostgreSQL) and guards each write with what it read (a version).
+// On PostgreSQL it runs READ COMMITTED: every statement sees the rows as last committed and the
+// locks keep them so, and the transaction does not conflict with others over rows it never
+// touched. SERIALIZABLE tracks every row read, and a transaction that reads thousands of rows
+// (a batch job) has its read locks promoted to the whole table, so that two of them running at
+// once fail each other. On SQLite it is InTx.
+func (db *DB) InTxLocking(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return db.inTx(ctx, sql.LevelReadCommitted, fn)
+}
+
+func (db *DB) inTx(ctx context.Context, isolation sql.IsolationLevel, fn func(tx *sql.Tx) error) error {
 	var opts *sql.TxOptions
 	if db.engine == Postgres {
-		opts = &sql.TxOptions{Isolation: sql.LevelSerializable}
+		opts = &sql.TxOptions{Isolation: isolation}
 	}
 	var err error
 	for attempt := 1; ; attempt++ {

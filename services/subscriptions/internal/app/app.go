@@ -230,8 +230,14 @@ func (a *App) event(s domain.Subscription, t domain.EventType, requestID string,
 // once it committed, wakes this instance's watchers. fn may run more than once (the store retries
 // serialization failures on PostgreSQL), so it has no effect outside the transaction.
 func (a *App) commit(ctx context.Context, fn func(ctx context.Context, tx Tx) ([]domain.Event, error)) error {
+	return a.commitIn(ctx, a.store.Tx, fn)
+}
+
+// commitIn is commit in a transaction of inTx (Store.Tx or Store.LockingTx).
+func (a *App) commitIn(ctx context.Context, inTx func(context.Context, func(context.Context, Tx) error) error,
+	fn func(ctx context.Context, tx Tx) ([]domain.Event, error)) error {
 	var appended []domain.Event
-	err := a.store.Tx(ctx, func(ctx context.Context, tx Tx) error {
+	err := inTx(ctx, func(ctx context.Context, tx Tx) error {
 		evs, err := fn(ctx, tx)
 		if err != nil {
 			return err

@@ -47,6 +47,15 @@ func (a *App) eventQuery(ctx context.Context, in EventsInput) (EventQuery, error
 		}
 	}
 	q := EventQuery{After: in.After, CustomerID: in.CustomerID, SubscriptionID: in.SubscriptionID, Types: in.Types}
+	if in.SubscriptionID != "" && in.CustomerID == "" {
+		// The feed finds a subscription's events through its customer's index (migration 005); a
+		// subscription never changes customer.
+		s, err := a.store.Subscription(ctx, in.SubscriptionID)
+		if err != nil {
+			return EventQuery{}, err
+		}
+		q.CustomerID = s.CustomerID
+	}
 	switch v.OrgKind {
 	case auth.OrgPartner:
 		q.PartnerID = v.OrgID

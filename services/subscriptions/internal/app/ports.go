@@ -13,6 +13,13 @@ type Store interface {
 	// Tx runs fn in one transaction and commits when fn returns nil. Nothing fn wrote survives an
 	// error. On PostgreSQL a serialization failure or deadlock is retried a few times.
 	Tx(ctx context.Context, fn func(ctx context.Context, tx Tx) error) error
+	// LockingTx is Tx for fn that lock every row they read before changing it (Tx.Claim,
+	// Tx.Subscription, Tx.Transfer do) and read nothing else: such a transaction needs no
+	// snapshot isolation, and on PostgreSQL several can write at once without failing each other
+	// (the lifecycle engine's batches).
+	LockingTx(ctx context.Context, fn func(ctx context.Context, tx Tx) error) error
+	// Writers is how many transactions can usefully write at once (SQLite: 1).
+	Writers() int
 	// Subscription reads one subscription; errs.NotFound when there is none.
 	Subscription(ctx context.Context, id string) (domain.Subscription, error)
 	// Subscriptions lists subscriptions in (CreateTime, ID) order.
@@ -21,6 +28,11 @@ type Store interface {
 	Events(ctx context.Context, q EventQuery) ([]domain.Event, error)
 	// LastSequence is the highest Sequence appended so far (0 for an empty feed).
 	LastSequence(ctx context.Context) (int64, error)
+	// Due reads up to limit subscriptions whose next lifecycle step or reminder
+	// (domain.NextDue) is at or before now, in (due time, ID) order strictly after the cursor
+	// after (zero: from the start). The lifecycle engine reads them outside a transaction and
+	// claims them with Tx.Claim.
+	Due(ctx context.Context, now time.Time, after DueCursor, limit int) (DueBatch, error)
 	// Transfer reads one transfer; errs.NotFound when there is none.
 	Transfer(ctx context.Context, id string) (domain.Transfer, error)
 	// Transfers lists transfers newest first: (CreateTime, ID) descending.
@@ -47,11 +59,11 @@ type Tx interface {
 	Step(ctx context.Context, requestID string) (domain.Step, bool, error)
 	// PutStep inserts or replaces the step recorded under st.RequestID.
 	PutStep(ctx context.Context, st domain.Step) error
-	// ClaimDue returns up to limit subscriptions whose next lifecycle step or reminder
-	// (domain.NextDue) is at or before now, oldest due first, locked for this transaction; rows
-	// another transaction holds are skipped (PostgreSQL: FOR UPDATE SKIP LOCKED), so several
-	// engines share the work without doing any of it twice.
-	ClaimDue(ctx context.Context, now time.Time, limit int) ([]domain.Subscription, error)
+	// Claim locks the subscriptions of a batch that Store.Due read until the transaction ends,
+	// and returns those still stored with the Version read, in the batch's order. Rows another
+	// transaction holds are passed over (PostgreSQL: FOR UPDATE SKIP LOCKED), so engines that read
+	// the same due rows split them instead of waiting for each other.
+	Claim(ctx context.Context, b DueBatch) ([]domain.Subscription, error)
 	// Transfer reads one transfer and locks it until the transaction ends; errs.NotFound when
 	// there is none.
 	Transfer(ctx context.Context, id string) (domain.Transfer, error)
@@ -60,6 +72,20 @@ type Tx interface {
 	// UpdateTransfer stores t, whose Version must be one more than the stored one; otherwise
 	// errs.Aborted / ETAG_MISMATCH.
 	UpdateTransfer(ctx context.Context, t domain.Transfer) error
+}
+
+// DueCursor is a position in Store.Due's order: the due time the store recorded for subscription
+// ID (its next_due), and the ID. The zero DueCursor is before the first.
+type DueCursor struct {
+	Due time.Time
+	ID  string
+}
+
+// DueBatch is what one Store.Due read: Subs, which lie in (After, Last] in due order. Last is
+// where the next read continues.
+type DueBatch struct {
+	Subs        []domain.Subscription
+	After, Last DueCursor
 }
 
 // ListQuery filters Store.Subscriptions. Empty fields do not filter.

@@ -81,8 +81,9 @@ func (t *tx) AppendEvents(ctx context.Context, evs ...domain.Event) ([]domain.Ev
 	return out, nil
 }
 
-// Events implements app.Store: by primary key, or by the (partner_id | customer_id |
-// subscription_id, sequence) indexes.
+// Events implements app.Store: by primary key, or by the (partner_id | customer_id, sequence)
+// indexes; a subscription filter without a customer's scans the feed from q.After (the app adds
+// the subscription's customer, see migration 005).
 func (s *Store) Events(ctx context.Context, q app.EventQuery) ([]domain.Event, error) {
 	var a store.Args
 	where := []string{"sequence > " + a.Arg(q.After)}

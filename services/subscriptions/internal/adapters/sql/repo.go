@@ -8,10 +8,10 @@
 //
 // Performance: a lifecycle sweep claims and updates hundreds of rows per transaction. On SQLite
 // (modernc, pure Go) the cost per row is mostly the driver's own; the adapter prepares the
-// statements a transaction runs many times once (tx.exec), leaves the list indexes alone in the
-// common UPDATE (updateSubKeep), keeps the lots out of JSON, and the schema's CHECKs avoid IN
-// lists. On PostgreSQL every statement is a round trip, so a transaction's subscription updates
-// go out as one statement (tx.flush) and its events as one (insertEvents).
+// statements a transaction runs many times once (tx.exec), keeps the lots out of JSON, and the
+// schema's CHECKs avoid IN lists. An update writes only the columns that changed (updates.go). On
+// PostgreSQL every statement is a round trip, so a transaction's subscription updates go out
+// batched (tx.flush) and its events as one statement (insertEvents).
 package sql
 
 import (
@@ -71,48 +71,7 @@ const insertSub = `INSERT INTO subscriptions (` + subCols + `, next_due) VALUES 
 	$9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30,
 	$31)`
 
-// updateSub writes every column but the key where the row still has version $32.
-const updateSub = `UPDATE subscriptions SET customer_id = $2, partner_id = $3, sku_id = $4, product_id = $5,
-	display_name = $6, kind = $7, state = $8, channel = $9, quantity = $10, max_quantity = $11, lots = $12,
-	billing_plan = $13, term = $14, term_start = $15, term_end = $16, auto_renew = $17, unit_price_minor = $18,
-	currency_code = $19, cancellation_policy = $20, window_days = $21, order_id = $22, purchase_time = $23,
-	state_time = $24, reminders_sent = $25, pending_transfer_id = $26, version = $27, created_at = $28,
-	updated_at = $29, moved_in = $30, next_due = $31
-	WHERE id = $1 AND version = $32`
-
-// updateSubKeep is updateSub for the usual case that the columns of the list indexes (customer,
-// partner, creation) did not change: SQLite rewrites the entries of every index whose columns a
-// SET names, changed or not, and for a lifecycle sweep those rewrites are a good part of the
-// UPDATE.
-const updateSubKeep = `UPDATE subscriptions SET sku_id = $4, product_id = $5,
-	display_name = $6, kind = $7, state = $8, channel = $9, quantity = $10, max_quantity = $11, lots = $12,
-	billing_plan = $13, term = $14, term_start = $15, term_end = $16, auto_renew = $17, unit_price_minor = $18,
-	currency_code = $19, cancellation_policy = $20, window_days = $21, order_id = $22, purchase_time = $23,
-	state_time = $24, reminders_sent = $25, pending_transfer_id = $26, version = $27, updated_at = $29,
-	moved_in = $30, next_due = $31
-	WHERE id = $1 AND version = $32 AND customer_id = $2 AND partner_id = $3 AND created_at = $28`
-
-// updateSubBatch is updateSub for many rows at once (PostgreSQL): parameter n is the array of
-// updateSub's $n over the rows. It returns the IDs of the rows it wrote.
-const updateSubBatch = `UPDATE subscriptions AS s SET customer_id = v.customer_id, partner_id = v.partner_id,
-	sku_id = v.sku_id, product_id = v.product_id, display_name = v.display_name, kind = v.kind, state = v.state,
-	channel = v.channel, quantity = v.quantity, max_quantity = v.max_quantity, lots = v.lots,
-	billing_plan = v.billing_plan, term = v.term, term_start = v.term_start, term_end = v.term_end,
-	auto_renew = v.auto_renew, unit_price_minor = v.unit_price_minor, currency_code = v.currency_code,
-	cancellation_policy = v.cancellation_policy, window_days = v.window_days, order_id = v.order_id,
-	purchase_time = v.purchase_time, state_time = v.state_time, reminders_sent = v.reminders_sent,
-	pending_transfer_id = v.pending_transfer_id, version = v.version, created_at = v.created_at,
-	updated_at = v.updated_at, moved_in = v.moved_in, next_due = v.next_due
-	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-		$9::text[], $10::bigint[], $11::bigint[], $12::text[], $13::text[], $14::text[], $15::timestamp[],
-		$16::timestamp[], $17::boolean[], $18::bigint[], $19::text[], $20::text[], $21::bigint[], $22::text[],
-		$23::timestamp[], $24::timestamp[], $25::text[], $26::text[], $27::bigint[], $28::timestamp[],
-		$29::timestamp[], $30::timestamp[], $31::timestamp[], $32::bigint[])
-		AS v(` + subCols + `, next_due, prev_version)
-	WHERE s.id = v.id AND s.version = v.prev_version
-	RETURNING s.id`
-
-// subValues returns the values of insertSub / updateSub's $1..$31 for s.
+// subValues returns the values of insertSub's $1..$31 for s (the columns of subColumns).
 func (s *Store) subValues(sub domain.Subscription) ([]any, error) {
 	lots, err := encodeLots(sub.Lots)
 	if err != nil {
@@ -243,8 +202,28 @@ func (s *Store) Subscriptions(ctx context.Context, q app.ListQuery) ([]domain.Su
 // snapshot: it waits for the appenders ahead of it and then sees their counter, so the counter
 // fails each transaction at most once.
 func (s *Store) Tx(ctx context.Context, fn func(ctx context.Context, tx app.Tx) error) error {
+	return s.tx(ctx, s.db.InTx, fn)
+}
+
+// LockingTx implements app.Store with store.DB.InTxLocking (READ COMMITTED on PostgreSQL). Every
+// read of app.Tx that precedes a change locks its rows (Claim, Subscription, Transfer), and every
+// change is guarded by a version, which is what InTxLocking asks.
+func (s *Store) LockingTx(ctx context.Context, fn func(ctx context.Context, tx app.Tx) error) error {
+	return s.tx(ctx, s.db.InTxLocking, fn)
+}
+
+// Writers implements app.Store: SQLite has one writer at a time.
+func (s *Store) Writers() int {
+	if s.db.Engine() == store.SQLite {
+		return 1
+	}
+	return 2
+}
+
+func (s *Store) tx(ctx context.Context, inTx func(context.Context, func(*sql.Tx) error) error,
+	fn func(ctx context.Context, tx app.Tx) error) error {
 	lockFeed := false
-	return s.db.InTx(ctx, func(sqlTx *sql.Tx) error {
+	return inTx(ctx, func(sqlTx *sql.Tx) error {
 		if lockFeed {
 			if _, err := sqlTx.ExecContext(ctx, `LOCK TABLE event_counter IN EXCLUSIVE MODE`); err != nil {
 				return store.MapError(fmt.Errorf("lock the event counter: %w", err))
@@ -268,32 +247,50 @@ type tx struct {
 	appended bool
 	// stmts holds the statements prepared in this transaction (SQLite only, see exec).
 	stmts map[string]*sql.Stmt
-	// pending holds the updateSub values of the updates not sent yet (PostgreSQL only, see
-	// UpdateSubscription), pendingIDs their subscription IDs.
-	pending    [][]any
+	// read holds the column values of the subscriptions this transaction read or wrote, as the
+	// stored row has them; UpdateSubscription writes only the columns that differ (see there).
+	read map[string]rowValues
+	// pending holds the updates not sent yet (PostgreSQL only, see UpdateSubscription),
+	// pendingIDs their subscription IDs.
+	pending    []rowUpdate
 	pendingIDs map[string]bool
 }
 
 // exec runs a statement that a transaction may run hundreds of times (UpdateSubscription in a
-// ClaimDue batch). modernc's SQLite compiles every statement it is handed, which costs more than
-// running a single-row UPDATE, so on SQLite the statement is prepared once per transaction (and
-// closed with it); pgx already caches prepared statements per connection.
+// sweep's batch). pgx caches prepared statements per connection. modernc's SQLite compiles every
+// statement it is handed, which costs more than running a single-row UPDATE, so on SQLite the
+// statement is prepared once per transaction (and closed with it). It also starts a goroutine
+// per statement to watch a cancellable context, which costs as much again, so on SQLite exec
+// checks ctx itself and runs the statement without its cancellation: a single-row statement
+// ends within microseconds, and database/sql rolls the whole transaction back when ctx ends.
 func (t *tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if t.s.db.Engine() != store.SQLite {
 		return t.q.ExecContext(ctx, query, args...)
 	}
-	st, ok := t.stmts[query]
-	if !ok {
-		var err error
-		if st, err = t.q.PrepareContext(ctx, query); err != nil {
-			return nil, err
-		}
-		if t.stmts == nil {
-			t.stmts = map[string]*sql.Stmt{}
-		}
-		t.stmts[query] = st
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
-	return st.ExecContext(ctx, args...)
+	st, err := t.prepared(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(context.WithoutCancel(ctx), args...)
+}
+
+// prepared returns query prepared in this transaction (SQLite, see exec).
+func (t *tx) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := t.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := t.q.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if t.stmts == nil {
+		t.stmts = map[string]*sql.Stmt{}
+	}
+	t.stmts[query] = st
+	return st, nil
 }
 
 // Subscription implements app.Tx.
@@ -301,7 +298,11 @@ func (t *tx) Subscription(ctx context.Context, id string) (domain.Subscription, 
 	if err := t.flush(ctx); err != nil {
 		return domain.Subscription{}, err
 	}
-	return getSubscription(ctx, t.q, id, t.s.forUpdate)
+	sub, err := getSubscription(ctx, t.q, id, t.s.forUpdate)
+	if err != nil {
+		return domain.Subscription{}, err
+	}
+	return sub, t.remember(sub)
 }
 
 // InsertSubscription implements app.Tx. A subscription ID in use is ALREADY_EXISTS.
@@ -319,83 +320,7 @@ func (t *tx) InsertSubscription(ctx context.Context, sub domain.Subscription) er
 		}
 		return store.MapError(fmt.Errorf("insert subscription %s: %w", sub.ID, err))
 	}
-	return nil
-}
-
-// UpdateSubscription implements app.Tx: the row is written only if it still has version
-// sub.Version-1. When it does not, staleError tells a missing row (NOT_FOUND) from a concurrent
-// change (ABORTED / ETAG_MISMATCH).
-//
-// On SQLite the row is written at once, with updateSubKeep when the list index columns are as
-// stored and with updateSub otherwise. On PostgreSQL, where every statement is a round trip, the
-// update waits in the transaction and flush sends all waiting updates in one statement before
-// the next read of subscriptions and before commit; a refused update's error then comes from
-// that read or from Tx.
-func (t *tx) UpdateSubscription(ctx context.Context, sub domain.Subscription) error {
-	vals, err := t.s.subValues(sub)
-	if err != nil {
-		return err
-	}
-	vals = append(vals, sub.Version-1)
-	if t.s.db.Engine() == store.Postgres {
-		if t.pendingIDs[sub.ID] { // a second update of the row: the batch holds each row once
-			if err := t.flush(ctx); err != nil {
-				return err
-			}
-		}
-		if t.pendingIDs == nil {
-			t.pendingIDs = map[string]bool{}
-		}
-		t.pending, t.pendingIDs[sub.ID] = append(t.pending, vals), true
-		return nil
-	}
-	for _, query := range []string{updateSubKeep, updateSub} {
-		res, err := t.exec(ctx, query, vals...)
-		if err != nil {
-			return store.MapError(fmt.Errorf("update subscription %s: %w", sub.ID, err))
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return store.MapError(fmt.Errorf("update subscription %s: %w", sub.ID, err))
-		}
-		if n == 1 {
-			return nil
-		}
-	}
-	return t.staleError(ctx, sub.ID, sub.Version-1)
-}
-
-// flush sends the updates UpdateSubscription keeps waiting on PostgreSQL, as one updateSubBatch.
-func (t *tx) flush(ctx context.Context) error {
-	if len(t.pending) == 0 {
-		return nil
-	}
-	pending := t.pending
-	t.pending, t.pendingIDs = nil, nil
-	rows, err := t.q.QueryContext(ctx, updateSubBatch, columns(pending)...)
-	if err != nil {
-		return store.MapError(fmt.Errorf("update %d subscriptions: %w", len(pending), err))
-	}
-	written := make(map[string]bool, len(pending))
-	err = func() error {
-		defer rows.Close()
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			written[id] = true
-		}
-		return rows.Err()
-	}()
-	if err != nil {
-		return store.MapError(fmt.Errorf("update %d subscriptions: %w", len(pending), err))
-	}
-	for _, vals := range pending {
-		if id := vals[0].(string); !written[id] {
-			return t.staleError(ctx, id, vals[len(vals)-1].(int64))
-		}
-	}
+	t.keep(sub.ID, sub.Version, vals)
 	return nil
 }
 
@@ -443,24 +368,89 @@ func (t *tx) CountActive(ctx context.Context, customerID string) (int, error) {
 	return n, nil
 }
 
-// ClaimDue implements app.Tx: the due rows in (next_due, id) order from the partial next_due
-// index. On PostgreSQL FOR UPDATE SKIP LOCKED hands rows another transaction holds to nobody
-// else; on SQLite the transaction holds the database's write lock, so no other claimer runs.
-func (t *tx) ClaimDue(ctx context.Context, now time.Time, limit int) ([]domain.Subscription, error) {
+// Due implements app.Store: the due rows in (next_due, id) order from the partial next_due index,
+// read without a transaction (committed data; on SQLite in WAL mode beside a writer).
+func (s *Store) Due(ctx context.Context, now time.Time, after app.DueCursor, limit int) (app.DueBatch, error) {
+	var a store.Args
+	where := []string{"next_due IS NOT NULL", "next_due <= " + a.Arg(store.Time(now))}
+	if after.ID != "" {
+		where = append(where, "(next_due, id) > ("+a.Arg(store.Time(after.Due))+", "+a.Arg(after.ID)+")")
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+subCols+`, next_due FROM subscriptions`+store.Where(where)+
+		` ORDER BY next_due, id`+limitClause(&a, limit), a...)
+	if err != nil {
+		return app.DueBatch{}, store.MapError(fmt.Errorf("read due subscriptions: %w", err))
+	}
+	b := app.DueBatch{After: after, Last: after}
+	b.Subs, err = store.Collect(rows, "due subscriptions", func(r store.Scanner) (domain.Subscription, error) {
+		var due time.Time
+		sub, err := scanSubscription(extraScan{r, []any{&due}})
+		b.Last = app.DueCursor{Due: due.UTC(), ID: sub.ID}
+		return sub, err
+	})
+	if err != nil {
+		return app.DueBatch{}, fmt.Errorf("read due subscriptions: %w", err)
+	}
+	return b, nil
+}
+
+// extraScan scans the columns a scan function knows and then extra.
+type extraScan struct {
+	store.Scanner
+	extra []any
+}
+
+func (e extraScan) Scan(dest ...any) error { return e.Scanner.Scan(append(dest, e.extra...)...) }
+
+// Claim implements app.Tx. One statement reads the versions of the batch's range of the next_due
+// index, (b.After, b.Last], and locks those rows (PostgreSQL: FOR UPDATE, skipping rows another
+// transaction holds; SQLite's transaction holds the write lock from BEGIN). A subscription of
+// the batch whose next_due changed since it was read has a new version too, so it does not
+// matter that it may have left the range; a row that entered the range is not in the batch.
+func (t *tx) Claim(ctx context.Context, b app.DueBatch) ([]domain.Subscription, error) {
+	if len(b.Subs) == 0 {
+		return nil, nil
+	}
 	if err := t.flush(ctx); err != nil {
 		return nil, err
 	}
-	rows, err := t.q.QueryContext(ctx, `SELECT `+subCols+` FROM subscriptions
-		WHERE next_due IS NOT NULL AND next_due <= $1 ORDER BY next_due, id LIMIT $2`+t.s.skipLocked,
-		store.Time(now), limit)
+	var a store.Args
+	where := []string{"next_due IS NOT NULL",
+		"(next_due, id) <= (" + a.Arg(store.Time(b.Last.Due)) + ", " + a.Arg(b.Last.ID) + ")"}
+	if b.After.ID != "" {
+		where = append(where, "(next_due, id) > ("+a.Arg(store.Time(b.After.Due))+", "+a.Arg(b.After.ID)+")")
+	}
+	rows, err := t.q.QueryContext(ctx, `SELECT id, version FROM subscriptions`+store.Where(where)+t.s.skipLocked, a...)
 	if err != nil {
 		return nil, store.MapError(fmt.Errorf("claim due subscriptions: %w", err))
 	}
-	out, err := scanSubscriptions(rows)
+	locked, err := store.Collect(rows, "claimed subscriptions", func(r store.Scanner) (idVersion, error) {
+		var v idVersion
+		err := r.Scan(&v.id, &v.version)
+		return v, err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("claim due subscriptions: %w", err)
 	}
+	stored := make(map[string]int64, len(locked))
+	for _, v := range locked {
+		stored[v.id] = v.version
+	}
+	var out []domain.Subscription
+	for _, sub := range b.Subs {
+		if v, ok := stored[sub.ID]; ok && v == sub.Version {
+			if err := t.remember(sub); err != nil {
+				return nil, err
+			}
+			out = append(out, sub)
+		}
+	}
 	return out, nil
+}
+
+type idVersion struct {
+	id      string
+	version int64
 }
 
 // The lots and reminders columns. Both are read and written with every row the lifecycle sweep

@@ -677,19 +677,29 @@ func TestEvents_CommitOrder(t *testing.T) {
 	})
 }
 
-func claim(tb testing.TB, s *subsql.Store, now time.Time, limit int) []string {
+// due lists the IDs of up to limit subscriptions due at now, from the start.
+func due(tb testing.TB, s *subsql.Store, now time.Time, limit int) []string {
 	tb.Helper()
-	var got []domain.Subscription
-	run(tb, s, func(ctx context.Context, tx app.Tx) error {
-		var err error
-		got, err = tx.ClaimDue(ctx, now, limit)
-		return err
-	})
-	return ids(got)
+	b, err := s.Due(context.Background(), now, app.DueCursor{}, limit)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return ids(b.Subs)
 }
 
-func TestClaimDue(t *testing.T) {
+// claimDue reads up to limit due subscriptions and claims them in tx, as the lifecycle engine
+// does.
+func claimDue(ctx context.Context, s *subsql.Store, tx app.Tx, now time.Time, limit int) ([]domain.Subscription, error) {
+	b, err := s.Due(ctx, now, app.DueCursor{}, limit)
+	if err != nil {
+		return nil, err
+	}
+	return tx.Claim(ctx, b)
+}
+
+func TestDue(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
 		s, _ := open(t, dsn)
 		now := day(2026, 1, 1)
 		mk := func(id string, termEnd time.Time, st domain.State) domain.Subscription {
@@ -705,15 +715,28 @@ func TestClaimDue(t *testing.T) {
 			mk("future", now.Add(time.Microsecond), domain.StateActive),
 			mk("final", now.AddDate(-1, 0, 0), domain.StateDeleted),
 		)
-		if got, want := claim(t, s, now, 10), []string{"d-early-a", "d-early-b", "d-late", "d-now"}; !slices.Equal(got, want) {
-			t.Errorf("ClaimDue = %v, want %v", got, want)
+		if got, want := due(t, s, now, 10), []string{"d-early-a", "d-early-b", "d-late", "d-now"}; !slices.Equal(got, want) {
+			t.Errorf("Due = %v, want %v", got, want)
 		}
-		if got, want := claim(t, s, now, 2), []string{"d-early-a", "d-early-b"}; !slices.Equal(got, want) {
-			t.Errorf("ClaimDue limit 2 = %v, want %v", got, want)
+		// Page by page from the cursor: each row once, in order.
+		var paged []string
+		var after app.DueCursor
+		for {
+			page, err := s.Due(ctx, now, after, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page.Subs) == 0 {
+				break
+			}
+			paged, after = append(paged, ids(page.Subs)...), page.Last
+		}
+		if want := []string{"d-early-a", "d-early-b", "d-late", "d-now"}; !slices.Equal(paged, want) {
+			t.Errorf("Due by pages of 3 = %v, want %v", paged, want)
 		}
 		// An update moves next_due: renewed, d-early-a is due next year; cancelled, d-late never.
 		run(t, s, func(ctx context.Context, tx app.Tx) error {
-			subs, err := tx.ClaimDue(ctx, now, 3)
+			subs, err := claimDue(ctx, s, tx, now, 3)
 			if err != nil {
 				return err
 			}
@@ -729,18 +752,89 @@ func TestClaimDue(t *testing.T) {
 			}
 			return nil
 		})
-		if got, want := claim(t, s, now, 10), []string{"d-early-b", "d-now"}; !slices.Equal(got, want) {
-			t.Errorf("after updates ClaimDue = %v, want %v", got, want)
+		if got, want := due(t, s, now, 10), []string{"d-early-b", "d-now"}; !slices.Equal(got, want) {
+			t.Errorf("after updates Due = %v, want %v", got, want)
 		}
-		if got, want := claim(t, s, now.AddDate(2, 0, 0), 10), []string{"d-early-b", "d-now", "future", "d-early-a"}; !slices.Equal(got, want) {
-			t.Errorf("two years later ClaimDue = %v, want %v", got, want)
+		if got, want := due(t, s, now.AddDate(2, 0, 0), 10), []string{"d-early-b", "d-now", "future", "d-early-a"}; !slices.Equal(got, want) {
+			t.Errorf("two years later Due = %v, want %v", got, want)
 		}
 	})
 }
 
-// PostgreSQL: claimers that run at the same time share the due rows without overlap.
+// Claim keeps only the rows still stored with the version read: one that changed since is left
+// for the next sweep, and so is one that no longer exists.
+func TestClaim_SkipsChangedRows(t *testing.T) {
+	testkit.ForEachDB(t, func(t *testing.T, dsn string) {
+		s, _ := open(t, dsn)
+		now := day(2026, 1, 1)
+		var subs []domain.Subscription
+		for _, id := range []string{"a", "b", "c"} {
+			x := sub(id, "c1", "p1")
+			x.TermEnd = now.Add(-time.Hour)
+			subs = append(subs, x)
+		}
+		insert(t, s, subs...)
+		read, err := s.Due(context.Background(), now, app.DueCursor{}, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		changed := get(t, s, "b")
+		changed.Quantity, changed.Version = changed.Quantity+1, 2
+		run(t, s, func(ctx context.Context, tx app.Tx) error { return tx.UpdateSubscription(ctx, changed) })
+		gone := sub("gone", "c1", "p1")
+		read.Subs = append(read.Subs, gone)
+		run(t, s, func(ctx context.Context, tx app.Tx) error {
+			got, err := tx.Claim(ctx, read)
+			if want := []string{"a", "c"}; !slices.Equal(ids(got), want) {
+				t.Errorf("Claim = %v, want %v", ids(got), want)
+			}
+			return err
+		})
+	})
+}
+
+// An update writes only the columns that differ from the row as the transaction read or last
+// wrote it. Whatever the sequence of updates, the stored row is the last one written, whole.
+func TestUpdateSubscription_NarrowWritesWholeRow(t *testing.T) {
+	testkit.ForEachDB(t, func(t *testing.T, dsn string) {
+		s, _ := open(t, dsn)
+		x := sub("n1", "c1", "p1")
+		insert(t, s, x)
+		var last domain.Subscription
+		run(t, s, func(ctx context.Context, tx app.Tx) error {
+			cur, err := tx.Subscription(ctx, "n1")
+			if err != nil {
+				return err
+			}
+			for i := range 3 {
+				cur.Version++
+				cur.Quantity += int32(i + 1)
+				cur.State = []domain.State{domain.StateSuspended, domain.StateActive, domain.StateExpired}[i]
+				cur.RemindersSent = append(cur.RemindersSent, []int32{60, 30, 7}[i])
+				cur.CustomerID = []string{"c1", "c2", "c2"}[i]
+				if err := tx.UpdateSubscription(ctx, cur); err != nil {
+					return err
+				}
+			}
+			last = cur
+			return nil
+		})
+		if got := get(t, s, "n1"); !reflect.DeepEqual(got, last) {
+			t.Errorf("stored %+v\nwant %+v", got, last)
+		}
+		// A row the transaction did not read is written whole.
+		blind := last
+		blind.Version, blind.DisplayName, blind.PartnerID = last.Version+1, "renamed", "p2"
+		run(t, s, func(ctx context.Context, tx app.Tx) error { return tx.UpdateSubscription(ctx, blind) })
+		if got := get(t, s, "n1"); !reflect.DeepEqual(got, blind) {
+			t.Errorf("stored %+v\nwant %+v", got, blind)
+		}
+	})
+}
+
+// PostgreSQL: claimers that run at the same time share the due rows without overlap or waiting.
 // (SQLite runs one write transaction at a time, so there is nothing to share there.)
-func TestClaimDue_Concurrent(t *testing.T) {
+func TestClaim_Concurrent(t *testing.T) {
 	dsn := testkit.StartPostgres(t)
 	ctx := context.Background()
 	s, _ := open(t, dsn)
@@ -753,8 +847,12 @@ func TestClaimDue_Concurrent(t *testing.T) {
 	}
 	insert(t, s, subs...)
 
-	// Two transactions hold their claims at the same time: without SKIP LOCKED the second
-	// would wait for the first, which waits for the second.
+	// Two transactions claim the same 20 rows and hold their claims at the same time: without
+	// SKIP LOCKED the second would wait for the first, which waits for the second.
+	read, err := s.Due(ctx, now, app.DueCursor{}, 20)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var both sync.WaitGroup
 	both.Add(2)
 	claimed := make([][]string, 2)
@@ -763,7 +861,7 @@ func TestClaimDue_Concurrent(t *testing.T) {
 		var once sync.Once
 		wg.Go(func() {
 			err := s.Tx(ctx, func(ctx context.Context, tx app.Tx) error {
-				got, err := tx.ClaimDue(ctx, now, 20)
+				got, err := tx.Claim(ctx, read)
 				if err != nil {
 					return err
 				}
@@ -775,7 +873,7 @@ func TestClaimDue_Concurrent(t *testing.T) {
 				case <-waited:
 					return nil
 				case <-time.After(10 * time.Second):
-					return errors.New("the other claimer did not get its rows")
+					return errors.New("the other claimer did not get through its claim")
 				}
 			})
 			if err != nil {
@@ -784,13 +882,10 @@ func TestClaimDue_Concurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if len(claimed[0]) != 20 || len(claimed[1]) != 20 {
-		t.Fatalf("claimed %d and %d rows", len(claimed[0]), len(claimed[1]))
-	}
-	for _, id := range claimed[0] {
-		if slices.Contains(claimed[1], id) {
-			t.Errorf("both claimed %s", id)
-		}
+	all := append(slices.Clone(claimed[0]), claimed[1]...)
+	slices.Sort(all)
+	if !slices.Equal(all, slices.Sorted(slices.Values(ids(read.Subs)))) {
+		t.Errorf("claimed %v and %v, want each of %v once", claimed[0], claimed[1], ids(read.Subs))
 	}
 
 	// Four engines sweep every due row, each row once.
@@ -803,11 +898,11 @@ func TestClaimDue_Concurrent(t *testing.T) {
 				var batch []string
 				err := s.Tx(ctx, func(ctx context.Context, tx app.Tx) error {
 					batch = nil
-					due, err := tx.ClaimDue(ctx, now, 25)
+					claimed, err := claimDue(ctx, s, tx, now, 25)
 					if err != nil {
 						return err
 					}
-					for _, x := range due {
+					for _, x := range claimed {
 						x.State, x.Version = domain.StateDeleted, x.Version+1
 						if err := tx.UpdateSubscription(ctx, x); err != nil {
 							return err
@@ -820,14 +915,14 @@ func TestClaimDue_Concurrent(t *testing.T) {
 					t.Error(err)
 					return
 				}
-				if len(batch) == 0 {
-					return
-				}
 				mu.Lock()
 				for _, id := range batch {
 					done[id]++
 				}
 				mu.Unlock()
+				if len(batch) == 0 && len(due(t, s, now, 1)) == 0 {
+					return
+				}
 			}
 		})
 	}
@@ -958,14 +1053,14 @@ func BenchmarkClaimAndUpdate(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		run(b, s, func(ctx context.Context, tx app.Tx) error {
-			due, err := tx.ClaimDue(ctx, now, batch)
+			claimed, err := claimDue(ctx, s, tx, now, batch)
 			if err != nil {
 				return err
 			}
-			if len(due) != batch {
-				return fmt.Errorf("claimed %d", len(due))
+			if len(claimed) != batch {
+				return fmt.Errorf("claimed %d", len(claimed))
 			}
-			for _, x := range due {
+			for _, x := range claimed {
 				x.TermEnd, x.RemindersSent, x.Version = x.TermEnd.AddDate(1, 0, 0), nil, x.Version+1
 				if err := tx.UpdateSubscription(ctx, x); err != nil {
 					return err
