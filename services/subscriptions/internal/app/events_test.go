@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/partnerhub/partnerhub/pkg/errs"
 	"github.com/partnerhub/partnerhub/services/subscriptions/internal/app"
 	"github.com/partnerhub/partnerhub/services/subscriptions/internal/domain"
 )
@@ -69,4 +70,39 @@ func TestWatchEvents_OwnAndOtherInstance(t *testing.T) {
 	if err := <-done; err != nil && ctx.Err() == nil {
 		t.Errorf("WatchEvents: %v", err)
 	}
+}
+
+// A subscription filter lists that subscription's events only (found through its customer's
+// index, migration 005), for any caller that sees them; an unknown subscription is NOT_FOUND.
+func TestListEvents_BySubscription(t *testing.T) {
+	h := sqliteHarness(t, 0)
+	first := h.provision(h.line(customerC, partnerA))
+	second := h.provision(h.line(customerC, partnerA))
+	h.provision(h.line(customerD, partnerA))
+	if _, err := h.app.Suspend(as(partnerA), app.Change{RequestID: h.rid(), SubscriptionID: second.ID}, "paused"); err != nil {
+		t.Fatal(err)
+	}
+	for name, ctx := range map[string]context.Context{"partner": as(partnerA), "customer": asCustomer(customerC), "service": asService()} {
+		evs, _, _, err := h.app.ListEvents(ctx, app.EventsInput{SubscriptionID: second.ID})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if len(evs) != 2 || evs[0].Type != domain.EventCreated || evs[1].Type != domain.EventSuspended {
+			t.Errorf("%s: events of %s = %+v, want CREATED, SUSPENDED", name, second.ID, evs)
+		}
+		for _, e := range evs {
+			if e.SubscriptionID != second.ID {
+				t.Errorf("%s: event of %s in the list of %s", name, e.SubscriptionID, second.ID)
+			}
+		}
+	}
+	// Another customer does not see them; another partner neither.
+	if evs, _, _, err := h.app.ListEvents(asCustomer(customerD), app.EventsInput{SubscriptionID: first.ID}); err != nil || len(evs) != 0 {
+		t.Errorf("another customer: %d events, %v", len(evs), err)
+	}
+	if evs, _, _, err := h.app.ListEvents(as(partnerB), app.EventsInput{SubscriptionID: first.ID}); err != nil || len(evs) != 0 {
+		t.Errorf("another partner: %d events, %v", len(evs), err)
+	}
+	_, _, _, err := h.app.ListEvents(as(partnerA), app.EventsInput{SubscriptionID: "0199a7a0-0000-7000-8000-000000000000"})
+	wantReason(t, err, errs.NotFound, "")
 }

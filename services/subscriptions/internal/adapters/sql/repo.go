@@ -73,9 +73,9 @@ const insertSub = `INSERT INTO subscriptions (` + subCols + `, next_due) VALUES 
 
 // subValues returns the values of insertSub's $1..$31 for s (the columns of subColumns).
 func (s *Store) subValues(sub domain.Subscription) ([]any, error) {
-	lots, err := encodeLots(sub.Lots)
+	vals, err := rowOf(sub)
 	if err != nil {
-		return nil, fmt.Errorf("encode lots of subscription %s: %w", sub.ID, err)
+		return nil, err
 	}
 	var due any // NULL: never due
 	if s.nextDue != nil {
@@ -83,13 +83,23 @@ func (s *Store) subValues(sub domain.Subscription) ([]any, error) {
 			due = store.Time(t)
 		}
 	}
-	return []any{sub.ID, sub.CustomerID, sub.PartnerID, sub.SkuID, sub.ProductID, sub.DisplayName,
+	return append(vals, due), nil
+}
+
+// rowOf is subValues without next_due ($1..$30).
+func rowOf(sub domain.Subscription) ([]any, error) {
+	lots, err := encodeLots(sub.Lots)
+	if err != nil {
+		return nil, fmt.Errorf("encode lots of subscription %s: %w", sub.ID, err)
+	}
+	vals := make([]any, 0, len(subColumns))
+	return append(vals, sub.ID, sub.CustomerID, sub.PartnerID, sub.SkuID, sub.ProductID, sub.DisplayName,
 		string(sub.Kind), string(sub.State), string(sub.Channel), sub.Quantity, sub.MaxQuantity, lots,
 		string(sub.Plan), string(sub.Term), store.Time(sub.TermStart), store.Time(sub.TermEnd), sub.AutoRenew,
 		sub.UnitPrice.Minor, sub.UnitPrice.Currency, string(sub.Policy), sub.WindowDays, sub.OrderID,
 		store.Time(sub.PurchaseTime), store.Time(sub.StateTime), encodeReminders(sub.RemindersSent),
 		sub.PendingTransferID, sub.Version, store.Time(sub.CreateTime), store.Time(sub.UpdateTime),
-		store.NullTime(sub.MovedInTime), due}, nil
+		store.NullTime(sub.MovedInTime)), nil
 }
 
 func scanSubscription(row store.Scanner) (domain.Subscription, error) {
@@ -245,8 +255,10 @@ type tx struct {
 	q *sql.Tx
 	// appended is set when the transaction allocated event sequences (see Store.Tx).
 	appended bool
-	// stmts holds the statements prepared in this transaction (SQLite only, see exec).
-	stmts map[string]*sql.Stmt
+	// stmts holds the statements prepared in this transaction (SQLite only, see exec), updates
+	// the single-row updates built in it by set of columns (see UpdateSubscription).
+	stmts   map[string]*sql.Stmt
+	updates map[uint64]string
 	// read holds the column values of the subscriptions this transaction read or wrote, as the
 	// stored row has them; UpdateSubscription writes only the columns that differ (see there).
 	read map[string]rowValues

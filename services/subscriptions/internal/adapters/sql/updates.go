@@ -49,15 +49,20 @@ type rowUpdate struct {
 	vals []any
 }
 
-// remember records sub's row as this transaction read or wrote it.
+// remember records sub's row as this transaction read it. Its next_due is left unknown, so that
+// the first update writes it: it nearly always changes, and computing it costs more than writing
+// it.
 func (t *tx) remember(sub domain.Subscription) error {
-	vals, err := t.s.subValues(sub)
+	vals, err := rowOf(sub)
 	if err != nil {
 		return err
 	}
-	t.keep(sub.ID, sub.Version, vals)
+	t.keep(sub.ID, sub.Version, append(vals, unknown{}))
 	return nil
 }
+
+// unknown stands for a column value a transaction does not know; it equals nothing.
+type unknown struct{}
 
 func (t *tx) keep(id string, version int64, vals []any) {
 	if t.read == nil {
@@ -101,7 +106,15 @@ func (t *tx) UpdateSubscription(ctx context.Context, sub domain.Subscription) er
 		t.pending, t.pendingIDs[sub.ID] = append(t.pending, u), true
 		return nil
 	}
-	res, err := t.exec(ctx, updateSQL(u.mask), append([]any{u.id, u.prev}, u.vals...)...)
+	query, ok := t.updates[u.mask]
+	if !ok { // built once per transaction and set of columns: a sweep's batch shares one
+		query = updateSQL(u.mask)
+		if t.updates == nil {
+			t.updates = map[uint64]string{}
+		}
+		t.updates[u.mask] = query
+	}
+	res, err := t.exec(ctx, query, append([]any{u.id, u.prev}, u.vals...)...)
 	if err != nil {
 		return store.MapError(fmt.Errorf("update subscription %s: %w", sub.ID, err))
 	}
@@ -115,9 +128,12 @@ func (t *tx) UpdateSubscription(ctx context.Context, sub domain.Subscription) er
 	return nil
 }
 
-// sameValue compares two subValues values: times by instant, the rest (strings, numbers,
-// booleans, nil) by ==.
+// sameValue compares two subValues values: times by instant, unknown with nothing, the rest
+// (strings, numbers, booleans, nil) by ==.
 func sameValue(a, b any) bool {
+	if _, ok := a.(unknown); ok {
+		return false
+	}
 	if ta, ok := a.(time.Time); ok {
 		tb, ok := b.(time.Time)
 		return ok && ta.Equal(tb)
