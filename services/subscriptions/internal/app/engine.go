@@ -27,11 +27,12 @@ type sweepBatch struct {
 // Sweep runs the lifecycle engine once at the service clock's now (SU-2, SU-3, SU-9) and returns
 // how many subscriptions it advanced.
 //
-// Two goroutines form a pipeline, so that a sweep keeps both a reader and the writer busy (on
-// SQLite, where one connection writes at a time, that is the difference between one core and
-// two): plan reads the due subscriptions in batches of up to batch outside any transaction and
-// advances each (domain.Advance); apply stores each batch in one transaction, which first claims
-// the batch's rows (Tx.Claim) and then writes those still at the version read, with their events.
+// It is a pipeline, so that reading and writing overlap (on SQLite, where one connection writes
+// at a time, that is the difference between one core and two): planSweep reads the due
+// subscriptions in batches of up to batch outside any transaction and advances each
+// (domain.Advance); Store.Writers goroutines (applySweep) store each batch in one transaction of
+// Store.LockingTx, which first claims the batch's rows (Tx.Claim) and then writes those still at
+// the version read, with their events.
 //
 // Each transition and each reminder happens exactly once: a claimed row is locked and unchanged
 // since it was read, so its advance is still right; its new state and its events commit
@@ -82,9 +83,9 @@ func (a *App) planSweep(ctx context.Context, now time.Time, batch int, out chan<
 		b := sweepBatch{due: due, after: make([]domain.Subscription, len(subs)), events: make([][]domain.Event, len(subs))}
 		for i, s := range subs {
 			b.after[i], b.events[i] = domain.Advance(s, now, a.newID)
-			if due, ok := domain.NextDue(b.after[i]); ok && !due.After(now) {
+			if at, ok := domain.NextDue(b.after[i]); ok && !at.After(now) {
 				// A rule that leaves its subscription due would make the engine spin on it.
-				return fmt.Errorf("subscription %s still due at %s after advancing to %s", s.ID, due, now)
+				return fmt.Errorf("subscription %s still due at %s after advancing to %s", s.ID, at, now)
 			}
 		}
 		select {
