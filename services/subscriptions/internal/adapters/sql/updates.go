@@ -141,24 +141,28 @@ func sameValue(a, b any) bool {
 	return a == b
 }
 
+// setColumn is a column an update sets, with its parameter ("$3").
+type setColumn struct{ name, pgType, param string }
+
+// maskColumns lists the columns of mask with their parameters, from $3.
+func maskColumns(mask uint64) []setColumn {
+	var out []setColumn
+	for i, c := range subColumns {
+		if mask&(1<<i) != 0 {
+			out = append(out, setColumn{c.name, c.pgType, "$" + strconv.Itoa(len(out)+3)})
+		}
+	}
+	return out
+}
+
 // updateSQL is the single-row update of the columns of mask: $1 the ID, $2 the version the row
 // must have, $3... the columns' values.
 func updateSQL(mask uint64) string {
-	var b strings.Builder
-	b.WriteString("UPDATE subscriptions SET ")
-	n := 3
-	for i, c := range subColumns {
-		if mask&(1<<i) == 0 {
-			continue
-		}
-		if n > 3 {
-			b.WriteString(", ")
-		}
-		b.WriteString(c.name + " = $" + strconv.Itoa(n))
-		n++
+	var set []string
+	for _, c := range maskColumns(mask) {
+		set = append(set, c.name+" = "+c.param)
 	}
-	b.WriteString(" WHERE id = $1 AND version = $2")
-	return b.String()
+	return "UPDATE subscriptions SET " + strings.Join(set, ", ") + " WHERE id = $1 AND version = $2"
 }
 
 // batchUpdateSQL is updateSQL for many rows (PostgreSQL): each parameter is the array of that
@@ -166,24 +170,17 @@ func updateSQL(mask uint64) string {
 // planner: without it, it estimates unnest at a hundred rows and joins them to a scan of the
 // whole table.
 func batchUpdateSQL(mask uint64) string {
-	var set, casts, names strings.Builder
-	casts.WriteString("$1::text[], $2::bigint[]")
-	names.WriteString("id, prev_version")
-	n := 3
-	for i, c := range subColumns {
-		if mask&(1<<i) == 0 {
-			continue
-		}
-		if n > 3 {
-			set.WriteString(", ")
-		}
-		set.WriteString(c.name + " = v." + c.name)
-		casts.WriteString(", $" + strconv.Itoa(n) + "::" + c.pgType + "[]")
-		names.WriteString(", " + c.name)
-		n++
+	set := []string{}
+	casts := []string{"$1::text[]", "$2::bigint[]"}
+	names := []string{"id", "prev_version"}
+	for _, c := range maskColumns(mask) {
+		set = append(set, c.name+" = v."+c.name)
+		casts = append(casts, c.param+"::"+c.pgType+"[]")
+		names = append(names, c.name)
 	}
-	return "UPDATE subscriptions AS s SET " + set.String() + " FROM unnest(" + casts.String() + ") AS v(" +
-		names.String() + ") WHERE s.id = ANY($1::text[]) AND s.id = v.id AND s.version = v.prev_version RETURNING s.id"
+	return "UPDATE subscriptions AS s SET " + strings.Join(set, ", ") + " FROM unnest(" + strings.Join(casts, ", ") +
+		") AS v(" + strings.Join(names, ", ") + ") WHERE s.id = ANY($1::text[]) AND s.id = v.id AND s.version = v.prev_version" +
+		" RETURNING s.id"
 }
 
 // flush sends the updates UpdateSubscription keeps waiting on PostgreSQL: one batchUpdateSQL per

@@ -1,0 +1,33 @@
+package sql
+
+import (
+	"strings"
+	"testing"
+)
+
+// subColumns must list subCols in order, then next_due: subValues binds by position.
+func TestSubColumns_MatchSubCols(t *testing.T) {
+	var names []string
+	for _, c := range subColumns {
+		names = append(names, c.name)
+	}
+	want := strings.Join(strings.Fields(strings.ReplaceAll(subCols, ",", " ")), ", ") + ", next_due"
+	if got := strings.Join(names, ", "); got != want {
+		t.Errorf("subColumns = %s\nwant        %s", got, want)
+	}
+}
+
+func TestUpdateSQL(t *testing.T) {
+	mask := uint64(1)<<7 | 1<<26 | 1<<30 // state, version, next_due
+	if got, want := updateSQL(mask), "UPDATE subscriptions SET state = $3, version = $4, next_due = $5 WHERE id = $1 AND version = $2"; got != want {
+		t.Errorf("updateSQL = %s\nwant        %s", got, want)
+	}
+	got := batchUpdateSQL(mask)
+	for _, part := range []string{"SET state = v.state, version = v.version, next_due = v.next_due",
+		"unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::timestamp[])",
+		"AS v(id, prev_version, state, version, next_due)", "s.id = ANY($1::text[])", "RETURNING s.id"} {
+		if !strings.Contains(got, part) {
+			t.Errorf("batchUpdateSQL = %s\nlacks %s", got, part)
+		}
+	}
+}
