@@ -31,11 +31,14 @@ const (
 	// customer (FAILED_PRECONDITION, as everywhere else in partnerhub; ID-4, KD-3; metadata
 	// customer_id).
 	ReasonRelationshipRequired errs.Reason = "RELATIONSHIP_REQUIRED"
+	// ReasonEntitlementRevoked: the entitlement's purchase was cancelled; its keys and links are
+	// withdrawn (FAILED_PRECONDITION; KD-7, OR-3; metadata entitlement_id, revoke_time).
+	ReasonEntitlementRevoked errs.Reason = "ENTITLEMENT_REVOKED"
 )
 
 // Reasons lists every reason above, for the test that checks them against the contract.
 func Reasons() []errs.Reason {
 	return []errs.Reason{ReasonKMSNotAllowed, ReasonKeyMalformed, ReasonKeyAlreadyRedeemed,
 		ReasonKeyReserved, ReasonReservationExpired, ReasonReservationNotActive,
-		ReasonRelationshipRequired}
+		ReasonRelationshipRequired, ReasonEntitlementRevoked}
 }

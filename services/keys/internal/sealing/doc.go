@@ -37,7 +37,8 @@
 // A token is base64url without padding (URL-safe: A-Z a-z 0-9 - _) of
 //
 //	version(1) = 1 ‖ len(key ID)(1) ‖ key ID ‖ expiry(8: Unix seconds, big-endian)
-//	‖ len(entitlement ID)(1) ‖ entitlement ID ‖ len(variant ID)(1) ‖ variant ID
+//	‖ len(link ID)(1) ‖ link ID ‖ len(entitlement ID)(1) ‖ entitlement ID
+//	‖ len(variant ID)(1) ‖ variant ID
 //	‖ HMAC-SHA256(key, "partnerhub.keys.download-link.v1" ‖ 0 ‖ everything before)(32)
 //
 // so it is bound to one entitlement and one variant (KD-4) and carries its own expiry; nothing

@@ -26,17 +26,19 @@ const MaxClaimIDLength = 255
 const (
 	tokenVersion = 1
 	macSize      = sha256.Size
-	// minTokenBytes: version, kid length, a 1-byte kid, expiry, two empty-ID lengths, MAC.
-	minTokenBytes = 1 + 1 + 1 + 8 + 1 + 1 + macSize
+	// minTokenBytes: version, kid length, a 1-byte kid, expiry, three empty-ID lengths, MAC.
+	minTokenBytes = 1 + 1 + 1 + 8 + 1 + 1 + 1 + macSize
 	// maxTokenBytes: the longest kid and IDs.
-	maxTokenBytes = 1 + 1 + maxKeyIDLength + 8 + 1 + MaxClaimIDLength + 1 + MaxClaimIDLength + macSize
+	maxTokenBytes = 1 + 1 + maxKeyIDLength + 8 + 3*(1+MaxClaimIDLength) + macSize
 )
 
 // linkContext is MAC'd before the token, so a link key cannot sign anything else by accident.
 const linkContext = "partnerhub.keys.download-link.v1\x00"
 
 // Claims is what a download link grants: one variant of one entitlement until Expires (KD-4).
+// LinkID names the link's record, which a revocation withdraws and the activity log cites.
 type Claims struct {
+	LinkID        string
 	EntitlementID string
 	VariantID     string
 	// Expires is when the link stops working; tokens carry it to the second (Sign truncates
@@ -85,17 +87,19 @@ func (s *LinkSigner) ActiveID() string { return s.active }
 // with an error wrapping ErrLinkClaims; the app validates its IDs first, so this is a bug guard.
 func (s *LinkSigner) Sign(c Claims) (string, error) {
 	switch {
-	case c.EntitlementID == "" || c.VariantID == "":
-		return "", fmt.Errorf("%w: entitlement and variant IDs are required", ErrLinkClaims)
-	case len(c.EntitlementID) > MaxClaimIDLength || len(c.VariantID) > MaxClaimIDLength:
+	case c.LinkID == "" || c.EntitlementID == "" || c.VariantID == "":
+		return "", fmt.Errorf("%w: link, entitlement and variant IDs are required", ErrLinkClaims)
+	case len(c.LinkID) > MaxClaimIDLength || len(c.EntitlementID) > MaxClaimIDLength || len(c.VariantID) > MaxClaimIDLength:
 		return "", fmt.Errorf("%w: an ID is longer than %d bytes", ErrLinkClaims, MaxClaimIDLength)
 	case c.Expires.IsZero():
 		return "", fmt.Errorf("%w: the expiry is required", ErrLinkClaims)
 	}
-	b := make([]byte, 0, 1+1+len(s.active)+8+1+len(c.EntitlementID)+1+len(c.VariantID)+macSize)
+	b := make([]byte, 0, 1+1+len(s.active)+8+1+len(c.LinkID)+1+len(c.EntitlementID)+1+len(c.VariantID)+macSize)
 	b = append(b, tokenVersion, byte(len(s.active)))
 	b = append(b, s.active...)
 	b = binary.BigEndian.AppendUint64(b, uint64(c.Expires.Unix()))
+	b = append(b, byte(len(c.LinkID)))
+	b = append(b, c.LinkID...)
 	b = append(b, byte(len(c.EntitlementID)))
 	b = append(b, c.EntitlementID...)
 	b = append(b, byte(len(c.VariantID)))
@@ -136,7 +140,8 @@ func (s *LinkSigner) Verify(token string, now time.Time) (Claims, error) {
 	}
 	// Authentic from here on; a parse failure means a token this code did not write.
 	expires := int64(r.uint64())
-	c := Claims{EntitlementID: string(r.field()), VariantID: string(r.field()), Expires: time.Unix(expires, 0).UTC()}
+	c := Claims{LinkID: string(r.field()), EntitlementID: string(r.field()), VariantID: string(r.field()),
+		Expires: time.Unix(expires, 0).UTC()}
 	if r.bad || len(r.b) != 0 {
 		return Claims{}, linkMalformed()
 	}
