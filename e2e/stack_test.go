@@ -194,6 +194,11 @@ func startService(ctx context.Context, nw *testcontainers.DockerNetwork, image s
 		e[prefix+"REDIS_ADDR"] = "redis:6379"
 		e[prefix+"SEED"] = "true" // the seed catalog, imported once identity answers
 	}
+	if sp.name == "keys" {
+		// Test keys only: 32 bytes each, base64.
+		e[prefix+"SEALING_KEYS"] = "e2e1:ZTJlLXNlYWxpbmcta2V5LTAxMjM0NTY3ODlhYmNkZWY"
+		e[prefix+"LINK_KEYS"] = "e2e1:ZTJlLWxpbmstc2lnbmluZy1rZXktMDEyMzQ1Njc4OWE"
+	}
 	if sp.name == "subscriptions" {
 		// The lifecycle test (SU-2, SU-3) moves this service's own fake clock over 120 days
 		// (ClockService); the engine sweeps often so each move shows within a fraction of a second.

@@ -82,9 +82,19 @@ func run() error {
 		return err
 	}
 
+	sealingKeys, err := devKeys(filepath.Join(*dataDir, "keys-sealing-keys"))
+	if err != nil {
+		return err
+	}
+	linkKeys, err := devKeys(filepath.Join(*dataDir, "keys-link-keys"))
+	if err != nil {
+		return err
+	}
+
 	var services []service
 	var errList []error
-	opts := options{demoSecret: secret, redisAddr: os.Getenv("REDIS_ADDR"), serviceSecrets: serviceSecrets}
+	opts := options{demoSecret: secret, redisAddr: os.Getenv("REDIS_ADDR"), serviceSecrets: serviceSecrets,
+		keysSealing: sealingKeys, keysLinks: linkKeys}
 	for _, m := range members(opts) {
 		l := config.New(m.name)
 		base, run := m.bind(l)
@@ -211,6 +221,21 @@ func demoSecret(file string) (string, error) {
 	s := base64.RawURLEncoding.EncodeToString(buf)
 	if err := os.WriteFile(file, []byte(s+"\n"), 0o600); err != nil {
 		return "", fmt.Errorf("write demo secret: %w", err)
+	}
+	return s, nil
+}
+
+// devKeys returns a key setting of the keys service ("dev1:BASE64" of 32 random bytes), created
+// once and kept in the data dir: keys sealed in one run must open in the next.
+func devKeys(file string) (string, error) {
+	if b, err := os.ReadFile(file); err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	buf := make([]byte, 32)
+	_, _ = rand.Read(buf)
+	s := "dev1:" + base64.RawURLEncoding.EncodeToString(buf)
+	if err := writeSecretFile(file, s); err != nil {
+		return "", fmt.Errorf("write %s: %w", filepath.Base(file), err)
 	}
 	return s, nil
 }

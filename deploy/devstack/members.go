@@ -31,6 +31,8 @@ type options struct {
 	// plus "operator"): identity gets them all as its service-credentials, each service its own
 	// as its service-secret. A setting from the environment wins over them.
 	serviceSecrets map[string]string
+	// keysSealing and keysLinks are the keys service's sealing and link keys (devKeys).
+	keysSealing, keysLinks string
 }
 
 // credentialsSetting is identity's service-credentials setting: "name=secret,...", sorted so the
@@ -80,6 +82,12 @@ func members(o options) []member {
 		}},
 		{keys.Name, func(l *config.Loader) (*svc.Base, func(context.Context) error) {
 			c := keys.Bind(l)
+			if c.SealingKeys == "" {
+				c.SealingKeys = o.keysSealing
+			}
+			if c.LinkKeys == "" {
+				c.LinkKeys = o.keysLinks
+			}
 			return o.withSecret(&c.Base), func(ctx context.Context) error { return keys.Run(ctx, *c) }
 		}},
 		{delegatedadmin.Name, func(l *config.Loader) (*svc.Base, func(context.Context) error) {

@@ -19,7 +19,7 @@ func noEnv(string) (string, bool) { return "", false }
 // Every service starts from its defaults on SQLite and on PostgreSQL: it runs its migrations
 // (twice: a restart reuses the data), turns healthy, and stops cleanly when its context ends.
 func TestServices_MigrateServeStop(t *testing.T) {
-	for _, m := range members(options{demoSecret: "services-test-secret-123"}) {
+	for _, m := range members(options{demoSecret: "services-test-secret-123", keysSealing: testKeysSetting, keysLinks: testKeysSetting}) {
 		t.Run(m.name, func(t *testing.T) {
 			testkit.ForEachDB(t, func(t *testing.T, dsn string) {
 				for range 2 {
@@ -65,3 +65,6 @@ func freeAddr(t *testing.T) string {
 	defer l.Close()
 	return l.Addr().String()
 }
+
+// testKeysSetting is a keys service key setting for tests: one 32-byte key.
+const testKeysSetting = "t1:dGVzdC1rZXktMDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY"

@@ -22,7 +22,7 @@ type Store interface {
 	// EntitlementOfKey reads the entitlement that holds the issued key keyID; errs.NotFound
 	// (resource "key") when no entitlement holds it.
 	EntitlementOfKey(ctx context.Context, keyID string) (domain.Entitlement, error)
-	// Entitlements lists entitlements in (CreateTime, ID) order.
+	// Entitlements lists entitlements newest first: (CreateTime, ID) descending.
 	Entitlements(ctx context.Context, q EntitlementQuery) ([]domain.Entitlement, error)
 	// Activities lists activity records in (Time, ID) order.
 	Activities(ctx context.Context, q ActivityQuery) ([]domain.Activity, error)
@@ -66,7 +66,8 @@ type EntitlementQuery struct {
 	OrderID    string
 	// IncludeLicenseOnly lists license-only entitlements too (CA-7: nothing to hand out).
 	IncludeLicenseOnly bool
-	// After is the keyset position: rows strictly after (AfterCreateTime, AfterID).
+	// After is the keyset position: rows strictly after (AfterCreateTime, AfterID) in the
+	// newest-first order, that is older.
 	AfterCreateTime time.Time
 	AfterID         string
 	Limit           int

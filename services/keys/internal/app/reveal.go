@@ -1,0 +1,116 @@
+package app
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/partnerhub/partnerhub/pkg/auth"
+	"github.com/partnerhub/partnerhub/pkg/errs"
+	"github.com/partnerhub/partnerhub/services/keys/internal/domain"
+)
+
+// RevealInput asks for one whole key.
+type RevealInput struct {
+	RequestID   string
+	KeyID       string
+	PeerAddress string // where the call came from, for the activity log (KD-6)
+	UserAgent   string
+}
+
+// Revealed is a revealed key with the record of its reveal.
+type Revealed struct {
+	Key         domain.Key
+	KeyID       string
+	Entitlement domain.Entitlement
+	ActivityID  string
+}
+
+// RevealKey returns a whole key to the partner's Admin agent of a customer it serves or to the
+// customer's Global admin (KD-3), and to nobody else; a revoked key is ENTITLEMENT_REVOKED (KD-7).
+// The reveal is recorded in the activity log before the key leaves the store (KD-6, KD-8): no
+// record, no key. A retry with the same request ID returns the key again under the same record,
+// so one reveal is recorded once; the idempotency interceptor does not store this response, so
+// the whole key is written nowhere.
+func (a *App) RevealKey(ctx context.Context, in RevealInput) (Revealed, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return Revealed{}, err
+	}
+	if err := checkRequestID(in.RequestID); err != nil {
+		return Revealed{}, err
+	}
+	if err := checkID("key_id", in.KeyID); err != nil {
+		return Revealed{}, err
+	}
+	e, err := a.store.EntitlementOfKey(ctx, in.KeyID)
+	if err != nil {
+		return Revealed{}, err
+	}
+	related, err := a.canSee(ctx, p, e)
+	if errs.KindOf(err) == errs.NotFound {
+		return Revealed{}, errs.NotFoundf("key", in.KeyID)
+	}
+	if err != nil {
+		return Revealed{}, err
+	}
+	if err := domain.CanRevealKey(p, e.CustomerID, related); err != nil {
+		return Revealed{}, err
+	}
+	if err := e.CheckActive(); err != nil {
+		return Revealed{}, err
+	}
+	k, _ := e.Key(in.KeyID)
+	rec := domain.Activity{ID: a.opts.NewID(), Action: domain.ActionKeyRevealed, Actor: actor(p), PartnerID: e.PartnerID,
+		CustomerID: e.CustomerID, EntitlementID: e.ID, KeyID: k.ID, MaskedKey: k.Masked, ProductName: e.ProductName,
+		Time: a.now(), PeerAddress: in.PeerAddress, UserAgent: in.UserAgent}
+	err = a.store.Tx(ctx, func(ctx context.Context, tx Tx) error {
+		had, ok, err := tx.ActivityOfRequest(ctx, scope(p), in.RequestID)
+		switch {
+		case err != nil:
+			return err
+		case ok && had.KeyID != in.KeyID:
+			return errs.New(errs.AlreadyExists, errs.ReasonRequestIDReused,
+				"request_id %q was used for another request", in.RequestID)
+		case ok:
+			rec = had
+			return nil
+		}
+		// Read again under the lock: a revocation that committed since must win.
+		cur, err := tx.Entitlement(ctx, e.ID)
+		if err != nil {
+			return err
+		}
+		if err := cur.CheckActive(); err != nil {
+			return err
+		}
+		if k, _ = cur.Key(in.KeyID); k.Sealed == "" {
+			// Only a revoked entitlement has keys without their sealed value, and CheckActive
+			// refused that above: this is a store that lost a key.
+			return errs.New(errs.Internal, "", "reveal key %s: the stored key is missing", in.KeyID)
+		}
+		return tx.AppendActivity(ctx, rec, scope(p), in.RequestID)
+	})
+	if err != nil {
+		return Revealed{}, err
+	}
+	plain, err := a.keyring.Open(k.Sealed, keyAAD(k.ID))
+	if err != nil {
+		return Revealed{}, fmt.Errorf("reveal key %s: %w", k.ID, err)
+	}
+	key, err := domain.ParseKey(string(plain))
+	if err != nil {
+		// Never the parse error: it would call the caller's input malformed.
+		return Revealed{}, errs.New(errs.Internal, "", "reveal key %s: the stored key does not parse", k.ID)
+	}
+	return Revealed{Key: key, KeyID: k.ID, Entitlement: e, ActivityID: rec.ID}, nil
+}
+
+// mayHandOut is CanRevealKey for a caller that may see e: the roles that may get keys may get
+// downloads too (DOMAIN.md's role table: "get software keys and download links").
+func (a *App) mayHandOut(ctx context.Context, p auth.Principal, e domain.Entitlement) error {
+	related, err := a.canSee(ctx, p, e)
+	if err != nil {
+		return err
+	}
+	return domain.CanRevealKey(p, e.CustomerID, related)
+}
