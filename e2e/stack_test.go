@@ -11,6 +11,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -68,12 +69,28 @@ type Stack struct {
 	OperatorSecret string
 
 	conns      map[string]*grpc.ClientConn
+	services   map[string]testcontainers.Container // the partnerhub services by name
 	containers []testcontainers.Container
 	net        *testcontainers.DockerNetwork
 }
 
 // Conn returns the connection to the named service.
 func (s *Stack) Conn(name string) *grpc.ClientConn { return s.conns[name] }
+
+// Logs returns everything the named service's container has logged so far.
+func (s *Stack) Logs(ctx context.Context, name string) (string, error) {
+	c, ok := s.services[name]
+	if !ok {
+		return "", fmt.Errorf("no service %q", name)
+	}
+	r, err := c.Logs(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer r.Close()
+	b, err := io.ReadAll(r)
+	return string(b), err
+}
 
 var stack *Stack
 
@@ -116,7 +133,8 @@ func startStack(ctx context.Context) (*Stack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("network: %w", err)
 	}
-	s := &Stack{OperatorSecret: operatorSecret, net: nw, conns: map[string]*grpc.ClientConn{}}
+	s := &Stack{OperatorSecret: operatorSecret, net: nw, conns: map[string]*grpc.ClientConn{},
+		services: map[string]testcontainers.Container{}}
 	initSQL, err := filepath.Abs("../deploy/docker/postgres-init/01-databases.sql")
 	if err != nil {
 		return s, err
@@ -162,6 +180,7 @@ func startStack(ctx context.Context) (*Stack, error) {
 			continue
 		}
 		s.containers = append(s.containers, c)
+		s.services[specs[i].name] = c
 		host, perr := c.PortEndpoint(ctx, fmt.Sprintf("%d/tcp", specs[i].grpc), "")
 		if perr != nil {
 			return s, perr
@@ -195,9 +214,12 @@ func startService(ctx context.Context, nw *testcontainers.DockerNetwork, image s
 		e[prefix+"SEED"] = "true" // the seed catalog, imported once identity answers
 	}
 	if sp.name == "keys" {
+		// Debug logging, so that the test that no key reaches a log (KD-8) reads everything.
+		e[prefix+"LOG_LEVEL"] = "debug"
 		// Test keys only: 32 bytes each, base64.
 		e[prefix+"SEALING_KEYS"] = "e2e1:ZTJlLXNlYWxpbmcta2V5LTAxMjM0NTY3ODlhYmNkZWY"
 		e[prefix+"LINK_KEYS"] = "e2e1:ZTJlLWxpbmstc2lnbmluZy1rZXktMDEyMzQ1Njc4OWE"
+		e[prefix+"LOOKUP_KEY"] = "ZTJlLWxvb2t1cC1rZXktMDEyMzQ1Njc4OWFiY2RlZmdo"
 	}
 	if sp.name == "subscriptions" {
 		// The lifecycle test (SU-2, SU-3) moves this service's own fake clock over 120 days

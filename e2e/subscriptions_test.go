@@ -204,6 +204,7 @@ func TestE2E_SubscriptionLifecycle_SU2_SU3(t *testing.T) {
 // reseller relationship exists, ID-4).
 type lifecycleTenant struct {
 	partnerID, agentUserID, agentToken, customerID string
+	adminToken                                     string // the partner's first admin: Global admin and Account admin
 }
 
 // newLifecycleTenant onboards a partner with the operator's service token, adds an Admin agent
@@ -223,7 +224,8 @@ func newLifecycleTenant(t *testing.T, ctx context.Context) lifecycleTenant {
 	if err != nil {
 		t.Fatalf("CreatePartner: %v", err)
 	}
-	admin := withToken(ctx, signIn(ctx, t, p.GetAdminCredential().GetClientId(), p.GetAdminClientSecret()))
+	adminToken := signIn(ctx, t, p.GetAdminCredential().GetClientId(), p.GetAdminClientSecret())
+	admin := withToken(ctx, adminToken)
 	u, err := users.CreateUser(admin, &identityv1.CreateUserRequest{RequestId: uuid.NewString(),
 		UserName: "agent@fabrikam-" + suffix + ".example", DisplayName: "Agent", Email: "agent@fabrikam.example",
 		Roles: []commonv1.Role{commonv1.Role_ROLE_ADMIN_AGENT}})
@@ -235,7 +237,7 @@ func newLifecycleTenant(t *testing.T, ctx context.Context) lifecycleTenant {
 		t.Fatalf("CreateApiCredential: %v", err)
 	}
 	tn := lifecycleTenant{partnerID: p.GetPartner().GetPartnerId(), agentUserID: u.GetUser().GetUserId(),
-		agentToken: signIn(ctx, t, cred.GetCredential().GetClientId(), cred.GetClientSecret())}
+		agentToken: signIn(ctx, t, cred.GetCredential().GetClientId(), cred.GetClientSecret()), adminToken: adminToken}
 	c, err := identityv1.NewCustomerServiceClient(id).CreateCustomer(withToken(ctx, tn.agentToken), &identityv1.CreateCustomerRequest{
 		RequestId: uuid.NewString(), OrganisationName: "Wingtip Toys GmbH", CountryCode: "DE", DomainPrefix: "wingtip" + suffix[:6],
 		Admin: &identityv1.InitialAdmin{DisplayName: "Wingtip admin", Email: "it@wingtip.example"},
@@ -251,16 +253,8 @@ func newLifecycleTenant(t *testing.T, ctx context.Context) lifecycleTenant {
 // with a service token on behalf of the Admin agent, autorenew off, a year billed monthly.
 func (tn lifecycleTenant) provision(t *testing.T, ctx context.Context) *subscriptionsv1.ProvisionSubscriptionResponse {
 	t.Helper()
-	tok, err := identityv1.NewTokenServiceClient(stack.Conn("identity")).IssueServiceToken(ctx, &identityv1.IssueServiceTokenRequest{
-		ClientId: "svc_operator", ClientSecret: operatorSecret,
-		OnBehalfOf: &identityv1.Principal{Subject: tn.agentUserID, OrgId: tn.partnerID,
-			OrgKind: commonv1.OrgKind_ORG_KIND_PARTNER, Roles: []commonv1.Role{commonv1.Role_ROLE_ADMIN_AGENT}},
-	})
-	if err != nil {
-		t.Fatalf("IssueServiceToken on behalf of the Admin agent: %v", err)
-	}
 	resp, err := subscriptionsv1.NewProvisioningServiceClient(stack.Conn("subscriptions")).ProvisionSubscription(
-		withToken(ctx, tok.GetAccessToken().GetToken()), &subscriptionsv1.ProvisionSubscriptionRequest{
+		withToken(ctx, tn.sagaToken(t, ctx)), &subscriptionsv1.ProvisionSubscriptionRequest{
 			RequestId: uuid.NewString(), OrderId: uuid.NewString(), OrderLineId: uuid.NewString(),
 			CustomerId: tn.customerID, PartnerId: tn.partnerID,
 			SkuId: "CFQ7TTC0LDPB:0001", ProductId: "CFQ7TTC0LDPB", DisplayName: "Microsoft 365 Business Standard",

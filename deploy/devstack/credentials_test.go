@@ -73,7 +73,8 @@ func TestMembers_ServiceSecrets(t *testing.T) {
 	env := map[string]string{"PARTNERHUB_KEYS_SERVICE_SECRET": "from-the-environment-0123"}
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 	bases := map[string]*svc.Base{}
-	for _, m := range members(options{demoSecret: "services-test-secret-123", serviceSecrets: secrets, keysSealing: testKeysSetting, keysLinks: testKeysSetting}) {
+	for _, m := range members(options{demoSecret: "services-test-secret-123", serviceSecrets: secrets, keysSealing: testKeysSetting, keysLinks: testKeysSetting,
+		keysLookup: strings.TrimPrefix(testKeysSetting, "t1:")}) {
 		b, _ := m.bind(config.New(m.name).WithEnv(lookup))
 		bases[m.name] = b
 	}

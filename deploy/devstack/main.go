@@ -90,11 +90,15 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	lookupKey, err := devKeys(filepath.Join(*dataDir, "keys-lookup-key"))
+	if err != nil {
+		return err
+	}
 
 	var services []service
 	var errList []error
 	opts := options{demoSecret: secret, redisAddr: os.Getenv("REDIS_ADDR"), serviceSecrets: serviceSecrets,
-		keysSealing: sealingKeys, keysLinks: linkKeys}
+		keysSealing: sealingKeys, keysLinks: linkKeys, keysLookup: strings.TrimPrefix(lookupKey, "dev1:")}
 	for _, m := range members(opts) {
 		l := config.New(m.name)
 		base, run := m.bind(l)

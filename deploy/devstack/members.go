@@ -31,8 +31,9 @@ type options struct {
 	// plus "operator"): identity gets them all as its service-credentials, each service its own
 	// as its service-secret. A setting from the environment wins over them.
 	serviceSecrets map[string]string
-	// keysSealing and keysLinks are the keys service's sealing and link keys (devKeys).
-	keysSealing, keysLinks string
+	// keysSealing, keysLinks and keysLookup are the keys service's sealing, link and lookup keys
+	// (devKeys; the lookup key without its ID).
+	keysSealing, keysLinks, keysLookup string
 }
 
 // credentialsSetting is identity's service-credentials setting: "name=secret,...", sorted so the
@@ -87,6 +88,9 @@ func members(o options) []member {
 			}
 			if c.LinkKeys == "" {
 				c.LinkKeys = o.keysLinks
+			}
+			if c.LookupKey == "" {
+				c.LookupKey = o.keysLookup
 			}
 			return o.withSecret(&c.Base), func(ctx context.Context) error { return keys.Run(ctx, *c) }
 		}},

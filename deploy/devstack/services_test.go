@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,7 +20,8 @@ func noEnv(string) (string, bool) { return "", false }
 // Every service starts from its defaults on SQLite and on PostgreSQL: it runs its migrations
 // (twice: a restart reuses the data), turns healthy, and stops cleanly when its context ends.
 func TestServices_MigrateServeStop(t *testing.T) {
-	for _, m := range members(options{demoSecret: "services-test-secret-123", keysSealing: testKeysSetting, keysLinks: testKeysSetting}) {
+	for _, m := range members(options{demoSecret: "services-test-secret-123", keysSealing: testKeysSetting, keysLinks: testKeysSetting,
+		keysLookup: strings.TrimPrefix(testKeysSetting, "t1:")}) {
 		t.Run(m.name, func(t *testing.T) {
 			testkit.ForEachDB(t, func(t *testing.T, dsn string) {
 				for range 2 {

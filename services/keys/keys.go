@@ -15,6 +15,7 @@ import (
 	"github.com/partnerhub/partnerhub/pkg/config"
 	"github.com/partnerhub/partnerhub/pkg/svc"
 	"github.com/partnerhub/partnerhub/pkg/tenancy"
+	keysidentity "github.com/partnerhub/partnerhub/services/keys/internal/adapters/identity"
 	keysql "github.com/partnerhub/partnerhub/services/keys/internal/adapters/sql"
 	"github.com/partnerhub/partnerhub/services/keys/internal/app"
 	"github.com/partnerhub/partnerhub/services/keys/internal/ports/grpcapi"
@@ -40,6 +41,10 @@ type Config struct {
 	// FetchBase is where a resolved link points for the artifact: FetchBase + entitlement ID + "/"
 	// + file name.
 	FetchBase string
+	// LookupKey is the HMAC key (base64 of at least 32 bytes) that indexes Open key cards by their
+	// key (sealing.Lookup, KD-8), so that a typed key is found without decrypting anything. It
+	// must never change: the stored cards are found by it.
+	LookupKey string
 }
 
 // Bind binds keys's settings to l.
@@ -54,6 +59,8 @@ func Bind(l *config.Loader) *Config {
 		"what a download link's token is appended to (the link given to customers)")
 	l.String(&c.FetchBase, "fetch-base", "https://downloads.invalid/files/",
 		"where a resolved download link points: this + entitlement ID + / + file name")
+	l.String(&c.LookupKey, "lookup-key", "",
+		"HMAC key that indexes key cards by their key: BASE64 of at least 32 bytes, never changed (required)")
 	return c
 }
 
@@ -65,11 +72,22 @@ func (r relationships) Related(ctx context.Context, partnerID, customerID string
 	return rel.Active, err
 }
 
+// lookupKeyOf is the key card lookup key of the lookup-key setting.
+func lookupKeyOf(cfg Config) ([]byte, error) {
+	k, err := sealing.ParseLookupKey(cfg.LookupKey)
+	if err != nil {
+		return nil, fmt.Errorf("keys: lookup-key (PARTNERHUB_KEYS_LOOKUP_KEY): %w", err)
+	}
+	return k, nil
+}
+
 // Run serves keys until ctx is done.
 func Run(ctx context.Context, cfg Config) error {
-	if cfg.SealingKeys == "" || cfg.LinkKeys == "" {
-		// No default: keys sealed under a key made up at start could not be opened after a restart.
-		return errors.New("keys: sealing-keys and link-keys are required (PARTNERHUB_KEYS_SEALING_KEYS, PARTNERHUB_KEYS_LINK_KEYS)")
+	if cfg.SealingKeys == "" || cfg.LinkKeys == "" || cfg.LookupKey == "" {
+		// No defaults: keys sealed (or cards indexed) under a key made up at start could not be
+		// found or opened after a restart.
+		return errors.New("keys: sealing-keys, link-keys and lookup-key are required " +
+			"(PARTNERHUB_KEYS_SEALING_KEYS, PARTNERHUB_KEYS_LINK_KEYS, PARTNERHUB_KEYS_LOOKUP_KEY)")
 	}
 	keyring, err := sealing.ParseKeyring(cfg.SealingKeys)
 	if err != nil {
@@ -78,6 +96,10 @@ func Run(ctx context.Context, cfg Config) error {
 	links, err := sealing.ParseLinkSigner(cfg.LinkKeys)
 	if err != nil {
 		return fmt.Errorf("keys: link-keys: %w", err)
+	}
+	lookupKey, err := lookupKeyOf(cfg)
+	if err != nil {
+		return err
 	}
 	rt, err := svc.Open(ctx, cfg.Base, migrations.FS)
 	if err != nil {
@@ -90,7 +112,8 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	checker := tenancy.New(identityv1.NewRelationshipServiceClient(conn), nil, tenancy.Options{})
 	a := app.New(keysql.New(rt.DB), rt.Clock, relationships{checker}, keyring, links,
-		app.Options{LinkBase: cfg.LinkBase, FetchBase: cfg.FetchBase})
+		app.Options{LinkBase: cfg.LinkBase, FetchBase: cfg.FetchBase, LookupKey: lookupKey,
+			Programs: keysidentity.NewPrograms(conn)})
 	return rt.Serve(ctx, svc.ServeConfig{
 		Register: func(gs *grpc.Server) { grpcapi.Register(gs, a) },
 		// A whole key is written nowhere (KD-8): RevealKey deduplicates by request_id itself.

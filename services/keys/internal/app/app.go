@@ -34,6 +34,13 @@ type Options struct {
 	NewID func() string
 	// Rand is the randomness of new keys; default crypto/rand.
 	Rand io.Reader
+	// LookupKey is the HMAC key of key card lookups (sealing.Lookup): at least 32 bytes, and it
+	// must never change, or the stored cards cannot be found by their keys any more. Without it
+	// the key card use cases fail with INTERNAL.
+	LookupKey []byte
+	// Programs answers Open enrolment (ID-1) for MintKeyCards; without it MintKeyCards is
+	// UNAVAILABLE / DEPENDENCY_UNAVAILABLE.
+	Programs Programs
 }
 
 // Link lifetimes (KD-4: a link to send the customer).

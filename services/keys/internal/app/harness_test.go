@@ -36,6 +36,16 @@ func (fakeRels) Related(_ context.Context, partner, customer string) (bool, erro
 	return partner == partnerA && customer == customerC || partner == partnerB && customer == customerD, nil
 }
 
+// fakePrograms enrolls partner A in the Open program (ID-1), partner B not.
+type fakePrograms struct{}
+
+func (fakePrograms) OpenEnrolled(_ context.Context, partner string) (bool, error) {
+	return partner == partnerA, nil
+}
+
+// lookupKey is the tests' fixed key card lookup key (32 bytes).
+var lookupKey = []byte("test-lookup-key-0123456789abcdef")
+
 type harness struct {
 	t     testing.TB
 	clock *clock.Fake
@@ -55,7 +65,8 @@ func newHarness(t testing.TB, dsn string) *harness {
 		t.Fatal(err)
 	}
 	h := &harness{t: t, clock: clock.NewFake(t0), store: keysql.New(db)}
-	h.app = app.New(h.store, h.clock, fakeRels{}, keyring, links, app.Options{LinkBase: "https://dl.example/d/"})
+	h.app = app.New(h.store, h.clock, fakeRels{}, keyring, links, app.Options{LinkBase: "https://dl.example/d/",
+		LookupKey: lookupKey, Programs: fakePrograms{}})
 	return h
 }
 

@@ -21,12 +21,16 @@ type RevealInput struct {
 type Revealed struct {
 	Key         domain.Key
 	KeyID       string
-	Entitlement domain.Entitlement
+	KeyType     domain.KeyType     // MAK for an entitlement's key, PRODUCT_KEY_CARD for a key card's
+	Entitlement domain.Entitlement // the key's entitlement; zero for a key card
+	Card        domain.KeyCard     // the key card; zero for an entitlement's key
 	ActivityID  string
 }
 
 // RevealKey returns a whole key to the partner's Admin agent of a customer it serves or to the
 // customer's Global admin (KD-3), and to nobody else; a revoked key is ENTITLEMENT_REVOKED (KD-7).
+// The key ID may also name an Open key card, whose key goes to its partner's Admin agent only
+// (revealCard).
 // The reveal is recorded in the activity log before the key leaves the store (KD-6, KD-8): no
 // record, no key. A retry with the same request ID returns the key again under the same record,
 // so one reveal is recorded once; the idempotency interceptor does not store this response, so
@@ -43,6 +47,16 @@ func (a *App) RevealKey(ctx context.Context, in RevealInput) (Revealed, error) {
 		return Revealed{}, err
 	}
 	e, err := a.store.EntitlementOfKey(ctx, in.KeyID)
+	if errs.KindOf(err) == errs.NotFound {
+		// Not an entitlement's key: maybe a key card's (KD-1).
+		c, cerr := a.store.KeyCard(ctx, in.KeyID)
+		switch {
+		case cerr == nil:
+			return a.revealCard(ctx, p, in, c)
+		case errs.KindOf(cerr) != errs.NotFound:
+			return Revealed{}, cerr
+		}
+	}
 	if err != nil {
 		return Revealed{}, err
 	}
@@ -102,7 +116,7 @@ func (a *App) RevealKey(ctx context.Context, in RevealInput) (Revealed, error) {
 		// Never the parse error: it would call the caller's input malformed.
 		return Revealed{}, errs.New(errs.Internal, "", "reveal key %s: the stored key does not parse", k.ID)
 	}
-	return Revealed{Key: key, KeyID: k.ID, Entitlement: e, ActivityID: rec.ID}, nil
+	return Revealed{Key: key, KeyID: k.ID, KeyType: k.Type, Entitlement: e, ActivityID: rec.ID}, nil
 }
 
 // mayHandOut is CanRevealKey for a caller that may see e: the roles that may get keys may get

@@ -36,9 +36,10 @@ const (
 	ReasonEntitlementRevoked errs.Reason = "ENTITLEMENT_REVOKED"
 )
 
-// Reasons lists every reason above, for the test that checks them against the contract.
+// Reasons lists every reason above (and ReasonProgramNotEnrolled, keycard.go), for the test that
+// checks them against the contract.
 func Reasons() []errs.Reason {
 	return []errs.Reason{ReasonKMSNotAllowed, ReasonKeyMalformed, ReasonKeyAlreadyRedeemed,
 		ReasonKeyReserved, ReasonReservationExpired, ReasonReservationNotActive,
-		ReasonRelationshipRequired, ReasonEntitlementRevoked}
+		ReasonRelationshipRequired, ReasonEntitlementRevoked, ReasonProgramNotEnrolled}
 }

@@ -1,6 +1,6 @@
 // Package sql is the keys service's store on pkg/store (SQLite or PostgreSQL, one dialect):
-// entitlements with their issued keys and download variants, download-link records and the
-// activity log (app.Store).
+// entitlements with their issued keys and download variants, download-link records, the
+// activity log, and Open key cards with their batches and reservations (cards.go) (app.Store).
 //
 // Schema (migrations/002_keys.sql): every scalar field is a column. An entitlement's keys and
 // variants are rows of their own tables, ordered by position, so that the entitlement of a key is

@@ -17,11 +17,13 @@ import (
 )
 
 // Server implements the keys services: EntitlementService here, ActivityLogService in
-// activity.go. ProductKeyService still answers UNIMPLEMENTED through its embedded type.
-// Authentication, each RPC's access rule and idempotency by request_id run before it, in the
-// server stack; RevealKey's response must never be stored for replay (the composition root lists
+// activity.go, ProductKeyService in cards.go. Authentication, each RPC's access rule and
+// idempotency by request_id run before it, in the server stack; RevealKey's response must never
+// be stored for replay (the composition root lists
 // keysv1.EntitlementService_RevealKey_FullMethodName as not replayed), as it carries a whole key.
 type Server struct {
+	// The Unimplemented types keep the server compiling when the contract gains an RPC; every RPC
+	// it has now is implemented (TestServer_EveryRPCImplemented).
 	keysv1.UnimplementedEntitlementServiceServer
 	keysv1.UnimplementedProductKeyServiceServer
 	keysv1.UnimplementedActivityLogServiceServer
@@ -122,8 +124,8 @@ func (s *Server) RevealKey(ctx context.Context, req *keysv1.RevealKeyRequest) (*
 	if err != nil {
 		return nil, err
 	}
-	k, _ := r.Entitlement.Key(r.KeyID)
-	return &keysv1.RevealKeyResponse{KeyId: r.KeyID, Key: r.Key.Reveal(), KeyType: pbconv.KeyTypePB(k.Type),
+	// EntitlementId is empty for a key card's key (Revealed.Entitlement is zero).
+	return &keysv1.RevealKeyResponse{KeyId: r.KeyID, Key: r.Key.Reveal(), KeyType: pbconv.KeyTypePB(r.KeyType),
 		EntitlementId: r.Entitlement.ID, ActivityId: r.ActivityID}, nil
 }
 

@@ -46,6 +46,11 @@ func (rels) Related(_ context.Context, p, c string) (bool, error) {
 	return p == partnerID && c == customerID, nil
 }
 
+// programs: the partner is enrolled in Open (ID-1), nobody else.
+type programs struct{}
+
+func (programs) OpenEnrolled(_ context.Context, p string) (bool, error) { return p == partnerID, nil }
+
 type stack struct {
 	t        *testing.T
 	srv      *testkit.Served
@@ -66,7 +71,8 @@ func newStack(t *testing.T) *stack {
 		t.Fatal(err)
 	}
 	s := &stack{t: t, clock: clock.NewFake(t0)}
-	a := app.New(keysql.New(db), s.clock, rels{}, keyring, links, app.Options{LinkBase: linkBase})
+	a := app.New(keysql.New(db), s.clock, rels{}, keyring, links, app.Options{LinkBase: linkBase,
+		LookupKey: bytes.Repeat([]byte{5}, sealing.MinLookupKeySize), Programs: programs{}})
 	s.srv = testkit.Serve(t, "keys", func(gs *grpc.Server) { grpcapi.Register(gs, a) })
 	s.ents = keysv1.NewEntitlementServiceClient(s.srv.Conn)
 	s.activity = keysv1.NewActivityLogServiceClient(s.srv.Conn)
@@ -486,13 +492,16 @@ func TestServer_Revocation(t *testing.T) {
 	}
 }
 
-// Every RPC of EntitlementService and ActivityLogService is implemented: none answers
-// UNIMPLEMENTED (or fails inside). ProductKeyService is still UNIMPLEMENTED, and registered.
+// Every RPC of EntitlementService, ProductKeyService and ActivityLogService is implemented: none
+// answers UNIMPLEMENTED (or fails inside).
 func TestServer_EveryRPCImplemented(t *testing.T) {
 	s := newStack(t)
 	agent := s.as(adminAgent)
 	e := s.issue(uuid.NewString())
 	l := s.link(e)
+	cards := s.mint(3)
+	keys := s.keysOf(cards)
+	toConfirm, toRelease := s.reserve(keys[0]), s.reserve(keys[1])
 	calls := map[string]func() error{
 		"IssueEntitlements": func() error {
 			_, err := s.ents.IssueEntitlements(s.saga(), issueRequest(uuid.NewString()))
@@ -529,8 +538,36 @@ func TestServer_EveryRPCImplemented(t *testing.T) {
 			_, err := s.activity.ListActivity(s.as(globalAdmin), withRange(&keysv1.ListActivityRequest{}))
 			return err
 		},
+		"MintKeyCards": func() error {
+			_, err := s.products.MintKeyCards(agent, mintRequest(1))
+			return err
+		},
+		"ListKeyCards": func() error {
+			_, err := s.products.ListKeyCards(s.as(salesAgent), &keysv1.ListKeyCardsRequest{})
+			return err
+		},
+		"ValidateProductKeys": func() error {
+			_, err := s.products.ValidateProductKeys(s.as(customerAdmin), &keysv1.ValidateProductKeysRequest{ProductKeys: keys})
+			return err
+		},
+		"ReserveProductKeys": func() error {
+			_, err := s.products.ReserveProductKeys(s.service(), &keysv1.ReserveProductKeysRequest{RequestId: uuid.NewString(),
+				RedemptionId: uuid.NewString(), ProductKeys: keys[2:]})
+			return err
+		},
+		"ConfirmRedemption": func() error {
+			_, err := s.products.ConfirmRedemption(s.service(), &keysv1.ConfirmRedemptionRequest{RequestId: uuid.NewString(),
+				ReservationId: toConfirm.GetReservationId(), CustomerId: customerID, SubscriptionId: uuid.NewString()})
+			return err
+		},
+		"ReleaseReservation": func() error {
+			_, err := s.products.ReleaseReservation(s.service(), &keysv1.ReleaseReservationRequest{RequestId: uuid.NewString(),
+				ReservationId: toRelease.GetReservationId()})
+			return err
+		},
 	}
-	for _, sd := range []grpc.ServiceDesc{keysv1.EntitlementService_ServiceDesc, keysv1.ActivityLogService_ServiceDesc} {
+	for _, sd := range []grpc.ServiceDesc{keysv1.EntitlementService_ServiceDesc, keysv1.ProductKeyService_ServiceDesc,
+		keysv1.ActivityLogService_ServiceDesc} {
 		for _, m := range sd.Methods {
 			call, ok := calls[m.MethodName]
 			if !ok {
@@ -542,8 +579,6 @@ func TestServer_EveryRPCImplemented(t *testing.T) {
 			}
 		}
 	}
-	_, err := s.products.ListKeyCards(agent, &keysv1.ListKeyCardsRequest{})
-	wantStatus(t, err, codes.Unimplemented, "")
 }
 
 // withRange gives a ListActivity request the range of the tests' first two days where it has no
