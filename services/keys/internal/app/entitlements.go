@@ -218,6 +218,7 @@ type SoftwareInput struct {
 	CustomerID         string
 	OrderID            string
 	IncludeLicenseOnly bool
+	State              domain.EntitlementState // '' for all
 }
 
 // ListSoftware pages through the entitlements of a customer, newest first, revoked
@@ -240,7 +241,13 @@ func (a *App) ListSoftware(ctx context.Context, in SoftwareInput) ([]domain.Enti
 			}
 		}
 	}
-	q := EntitlementQuery{CustomerID: in.CustomerID, OrderID: in.OrderID, IncludeLicenseOnly: in.IncludeLicenseOnly}
+	switch in.State {
+	case "", domain.EntitlementActive, domain.EntitlementRevoked:
+	default:
+		return nil, "", errs.Invalid("state", "unknown entitlement state %q", in.State)
+	}
+	q := EntitlementQuery{CustomerID: in.CustomerID, OrderID: in.OrderID, IncludeLicenseOnly: in.IncludeLicenseOnly,
+		State: in.State}
 	switch v.OrgKind {
 	case auth.OrgPartner:
 		if in.CustomerID == "" {
@@ -262,7 +269,8 @@ func (a *App) ListSoftware(ctx context.Context, in SoftwareInput) ([]domain.Enti
 	default:
 		return nil, "", errs.New(errs.PermissionDenied, errs.ReasonRoleRequired, "software lists are not for this caller")
 	}
-	query := paging.Fingerprint("software", string(v.OrgKind), v.OrgID, in.CustomerID, in.OrderID, in.IncludeLicenseOnly)
+	query := paging.Fingerprint("software", string(v.OrgKind), v.OrgID, in.CustomerID, in.OrderID, in.IncludeLicenseOnly,
+		in.State)
 	if q.AfterCreateTime, q.AfterID, err = decodeTimeKey(in.PageToken, query); err != nil {
 		return nil, "", err
 	}

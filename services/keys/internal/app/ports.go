@@ -119,6 +119,8 @@ type EntitlementQuery struct {
 	OrderID    string
 	// IncludeLicenseOnly lists license-only entitlements too (CA-7: nothing to hand out).
 	IncludeLicenseOnly bool
+	// State lists only entitlements in that state; '' all.
+	State domain.EntitlementState
 	// After is the keyset position: rows strictly after (AfterCreateTime, AfterID) in the
 	// newest-first order, that is older.
 	AfterCreateTime time.Time

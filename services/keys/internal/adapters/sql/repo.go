@@ -341,6 +341,9 @@ func (s *Store) Entitlements(ctx context.Context, q app.EntitlementQuery) ([]dom
 	if !q.IncludeLicenseOnly { // CA-7: nothing to hand out
 		where = append(where, "kind <> "+a.Arg(string(domain.FulfilLicenseOnly)))
 	}
+	if q.State != "" {
+		where = append(where, "state = "+a.Arg(string(q.State)))
+	}
 	if cond, ok := keyset(&a, "created_at", "<", q.AfterCreateTime, q.AfterID); ok {
 		where = append(where, cond)
 	}

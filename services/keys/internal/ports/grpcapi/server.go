@@ -10,9 +10,7 @@ import (
 	"google.golang.org/grpc/peer"
 
 	keysv1 "github.com/partnerhub/partnerhub/gen/partnerhub/keys/v1"
-	"github.com/partnerhub/partnerhub/pkg/errs"
 	"github.com/partnerhub/partnerhub/services/keys/internal/app"
-	"github.com/partnerhub/partnerhub/services/keys/internal/domain"
 	"github.com/partnerhub/partnerhub/services/keys/internal/pbconv"
 )
 
@@ -84,26 +82,13 @@ func (s *Server) RevokeEntitlements(ctx context.Context, req *keysv1.RevokeEntit
 
 // ListSoftware implements keysv1.EntitlementServiceServer.
 func (s *Server) ListSoftware(ctx context.Context, req *keysv1.ListSoftwareRequest) (*keysv1.ListSoftwareResponse, error) {
-	state := pbconv.EntitlementState(req.GetState())
-	switch state {
-	case "", domain.EntitlementActive, domain.EntitlementRevoked:
-	default:
-		return nil, errs.Invalid("state", "unknown entitlement state %d", int32(req.GetState()))
-	}
 	es, next, err := s.app.ListSoftware(ctx, app.SoftwareInput{PageSize: req.GetPageSize(), PageToken: req.GetPageToken(),
-		CustomerID: req.GetCustomerId(), OrderID: req.GetOrderId(), IncludeLicenseOnly: req.GetIncludeLicenseOnly()})
+		CustomerID: req.GetCustomerId(), OrderID: req.GetOrderId(), IncludeLicenseOnly: req.GetIncludeLicenseOnly(),
+		State: pbconv.EntitlementState(req.GetState())})
 	if err != nil {
 		return nil, err
 	}
-	resp := &keysv1.ListSoftwareResponse{NextPageToken: next}
-	for _, e := range es {
-		// Stop-gap until app.SoftwareInput takes the state: the page is filtered here, so a page
-		// may hold fewer entitlements than page_size (even none) and still have a next page.
-		if state == "" || e.State == state {
-			resp.Entitlements = append(resp.Entitlements, pbconv.EntitlementPB(e))
-		}
-	}
-	return resp, nil
+	return &keysv1.ListSoftwareResponse{Entitlements: pbconv.EntitlementsPB(es), NextPageToken: next}, nil
 }
 
 // GetDownloadOptions implements keysv1.EntitlementServiceServer.
