@@ -103,3 +103,18 @@ func ParseTime(s string) (time.Time, error) {
 	}
 	return t.UTC(), nil
 }
+
+// DecodeTimeKey reads a page token whose position is a (time, ID) pair, as TimeKey wrote it: zero
+// values for the first page (the empty token). A malformed token, or one of another query, is
+// INVALID_ARGUMENT / INVALID_PAGE_TOKEN.
+func DecodeTimeKey(pageToken, query string) (time.Time, string, error) {
+	pos, err := Decode(pageToken, query, 2)
+	if err != nil || pos == nil {
+		return time.Time{}, "", err
+	}
+	t, err := ParseTime(pos[0])
+	return t, pos[1], err
+}
+
+// TimeKey is the page position of a row ordered by (time, ID).
+func TimeKey(t time.Time, id string) []string { return []string{Time(t), id} }

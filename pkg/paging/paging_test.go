@@ -58,3 +58,25 @@ func TestTimeRoundTrip(t *testing.T) {
 		t.Errorf("ParseTime(garbage) = %v, want INVALID_PAGE_TOKEN", err)
 	}
 }
+
+func TestTimeKeyRoundTrip(t *testing.T) {
+	q := Fingerprint("rows")
+	at := time.Date(2026, 3, 2, 9, 30, 0, 123456789, time.FixedZone("CET", 3600))
+	tok := Encode(q, TimeKey(at, "id-1")...)
+	got, id, err := DecodeTimeKey(tok, q)
+	if err != nil || !got.Equal(at) || got.Location() != time.UTC || id != "id-1" {
+		t.Errorf("DecodeTimeKey(TimeKey(%v, id-1)) = %v, %q, %v; want the same instant in UTC and id-1", at, got, id, err)
+	}
+	if got, id, err := DecodeTimeKey("", q); !got.IsZero() || id != "" || err != nil {
+		t.Errorf("empty token: %v, %q, %v; want zero values", got, id, err)
+	}
+	for _, tc := range []struct{ name, tok, query string }{
+		{"another query", tok, Fingerprint("other rows")},
+		{"not a time", Encode(q, "yesterday", "id-1"), q},
+		{"one part", Encode(q, Time(at)), q},
+	} {
+		if _, _, err := DecodeTimeKey(tc.tok, tc.query); !errs.HasReason(err, errs.ReasonInvalidPageToken) {
+			t.Errorf("%s: %v, want INVALID_PAGE_TOKEN", tc.name, err)
+		}
+	}
+}

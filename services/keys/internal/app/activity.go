@@ -68,7 +68,7 @@ func (a *App) ListActivity(ctx context.Context, in ActivityInput) ([]domain.Acti
 	}
 	query := paging.Fingerprint("activity", string(v.OrgKind), v.OrgID, paging.Time(in.Start), paging.Time(in.End),
 		in.CustomerID, in.UserID, in.Actions)
-	if q.AfterTime, q.AfterID, err = decodeTimeKey(in.PageToken, query); err != nil {
+	if q.AfterTime, q.AfterID, err = paging.DecodeTimeKey(in.PageToken, query); err != nil {
 		return nil, "", err
 	}
 	q.Limit = size + 1
@@ -76,6 +76,6 @@ func (a *App) ListActivity(ctx context.Context, in ActivityInput) ([]domain.Acti
 	if err != nil {
 		return nil, "", err
 	}
-	page, next := paging.Trim(rows, size, query, func(r domain.Activity) []string { return timeKey(r.Time, r.ID) })
+	page, next := paging.Trim(rows, size, query, func(r domain.Activity) []string { return paging.TimeKey(r.Time, r.ID) })
 	return page, next, nil
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/partnerhub/partnerhub/pkg/auth"
 	"github.com/partnerhub/partnerhub/pkg/clock"
 	"github.com/partnerhub/partnerhub/pkg/errs"
-	"github.com/partnerhub/partnerhub/pkg/paging"
 	"github.com/partnerhub/partnerhub/services/keys/internal/domain"
 	"github.com/partnerhub/partnerhub/services/keys/internal/sealing"
 )
@@ -87,6 +86,18 @@ func caller(ctx context.Context) (auth.Principal, error) {
 	return auth.MustFromContext(ctx)
 }
 
+// requestCaller is caller for a request that carries a request ID, which it checks.
+func requestCaller(ctx context.Context, requestID string) (auth.Principal, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return auth.Principal{}, err
+	}
+	if err := checkRequestID(requestID); err != nil {
+		return auth.Principal{}, err
+	}
+	return p, nil
+}
+
 // scope partitions request IDs by the caller's organisation, as the idempotency interceptor does.
 func scope(p auth.Principal) string {
 	e := p.Effective()
@@ -145,17 +156,3 @@ func checkRequestID(id string) error {
 	}
 	return nil
 }
-
-// decodeTimeKey reads a page token whose position is a (time, ID) pair: zero values for the
-// first page.
-func decodeTimeKey(pageToken, query string) (time.Time, string, error) {
-	pos, err := paging.Decode(pageToken, query, 2)
-	if err != nil || pos == nil {
-		return time.Time{}, "", err
-	}
-	t, err := paging.ParseTime(pos[0])
-	return t, pos[1], err
-}
-
-// timeKey is the page position of a row ordered by (time, ID).
-func timeKey(t time.Time, id string) []string { return []string{paging.Time(t), id} }

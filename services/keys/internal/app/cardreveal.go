@@ -2,10 +2,8 @@ package app
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/partnerhub/partnerhub/pkg/auth"
-	"github.com/partnerhub/partnerhub/pkg/errs"
 	"github.com/partnerhub/partnerhub/services/keys/internal/domain"
 )
 
@@ -22,31 +20,13 @@ func (a *App) revealCard(ctx context.Context, p auth.Principal, in RevealInput, 
 	rec := domain.Activity{ID: a.opts.NewID(), Action: domain.ActionKeyRevealed, Actor: actor(p), PartnerID: c.PartnerID,
 		CustomerID: c.CustomerID, KeyID: c.ID, MaskedKey: c.Masked, ProductName: c.SkuID, Time: now,
 		PeerAddress: in.PeerAddress, UserAgent: in.UserAgent}
-	err := a.store.Tx(ctx, func(ctx context.Context, tx Tx) error {
-		had, ok, err := tx.ActivityOfRequest(ctx, scope(p), in.RequestID)
-		switch {
-		case err != nil:
-			return err
-		case ok && had.KeyID != in.KeyID:
-			return errs.New(errs.AlreadyExists, errs.ReasonRequestIDReused,
-				"request_id %q was used for another request", in.RequestID)
-		case ok:
-			rec = had
-			return nil
-		}
-		return tx.AppendActivity(ctx, rec, scope(p), in.RequestID)
-	})
+	rec, err := a.recordReveal(ctx, p, in, rec, nil)
 	if err != nil {
 		return Revealed{}, err
 	}
-	plain, err := a.keyring.Open(c.Sealed, cardAAD(c.ID))
+	key, err := a.openKey(c.Sealed, cardAAD(c.ID), "key card "+c.ID)
 	if err != nil {
-		return Revealed{}, fmt.Errorf("reveal key card %s: %w", c.ID, err)
-	}
-	key, err := domain.ParseKey(string(plain))
-	if err != nil {
-		// Never the parse error: it would call the caller's input malformed.
-		return Revealed{}, errs.New(errs.Internal, "", "reveal key card %s: the stored key does not parse", c.ID)
+		return Revealed{}, err
 	}
 	return Revealed{Key: key, KeyID: c.ID, KeyType: domain.KeyTypeProductKeyCard, Card: c.At(now), ActivityID: rec.ID}, nil
 }

@@ -230,14 +230,14 @@ func (a *App) ListKeyCards(ctx context.Context, in KeyCardsInput) ([]domain.KeyC
 	}
 	query := paging.Fingerprint("key-cards", v.OrgID, in.State, in.BatchID, in.SkuID)
 	q := KeyCardQuery{PartnerID: v.OrgID, BatchID: in.BatchID, SkuID: in.SkuID, State: in.State, Now: a.now(), Limit: size + 1}
-	if q.AfterCreateTime, q.AfterID, err = decodeTimeKey(in.PageToken, query); err != nil {
+	if q.AfterCreateTime, q.AfterID, err = paging.DecodeTimeKey(in.PageToken, query); err != nil {
 		return nil, "", err
 	}
 	rows, err := a.store.KeyCards(ctx, q)
 	if err != nil {
 		return nil, "", err
 	}
-	page, next := paging.Trim(rows, size, query, func(c domain.KeyCard) []string { return timeKey(c.CreateTime, c.ID) })
+	page, next := paging.Trim(rows, size, query, func(c domain.KeyCard) []string { return paging.TimeKey(c.CreateTime, c.ID) })
 	for i, c := range page {
 		page[i] = c.At(q.Now)
 	}
@@ -329,11 +329,8 @@ type ReserveInput struct {
 // it made (as it stands now); the same request ID for other keys or another redemption is
 // REQUEST_ID_REUSED.
 func (a *App) ReserveProductKeys(ctx context.Context, in ReserveInput) (domain.Reservation, error) {
-	p, err := caller(ctx)
+	p, err := requestCaller(ctx, in.RequestID)
 	if err != nil {
-		return domain.Reservation{}, err
-	}
-	if err := checkRequestID(in.RequestID); err != nil {
 		return domain.Reservation{}, err
 	}
 	if err := checkRef("redemption_id", in.RedemptionID); err != nil {
@@ -448,10 +445,7 @@ type ConfirmInput struct {
 // cards change by a conditional UPDATE whose row count is checked, so concurrent confirmations
 // and reservations of a key redeem it once (a race lost there is ABORTED, with nothing changed).
 func (a *App) ConfirmRedemption(ctx context.Context, in ConfirmInput) (domain.Reservation, error) {
-	if _, err := caller(ctx); err != nil {
-		return domain.Reservation{}, err
-	}
-	if err := checkRequestID(in.RequestID); err != nil {
+	if _, err := requestCaller(ctx, in.RequestID); err != nil {
 		return domain.Reservation{}, err
 	}
 	for _, f := range []struct{ name, v string }{{"reservation_id", in.ReservationID}, {"customer_id", in.CustomerID}} {
@@ -463,33 +457,13 @@ func (a *App) ConfirmRedemption(ctx context.Context, in ConfirmInput) (domain.Re
 		return domain.Reservation{}, err
 	}
 	now := a.now()
-	var out domain.Reservation
-	err := a.store.TxLocking(ctx, func(ctx context.Context, tx Tx) error {
-		r, err := tx.Reservation(ctx, in.ReservationID)
-		if err != nil {
-			return err
-		}
-		next, changed, err := r.Confirm(in.CustomerID, in.SubscriptionID, now)
-		if err != nil || !changed {
-			out = r
-			return err
-		}
-		for i, c := range next.Cards {
-			if next.Cards[i].Card, err = c.Card.Confirm(r.ID, now); err != nil {
-				return err
-			}
-		}
-		next.Version, next.UpdateTime = r.Version+1, now
-		if err := tx.ConfirmReservation(ctx, next); err != nil {
-			return err
-		}
-		out, err = tx.Reservation(ctx, r.ID)
-		return err
+	return a.settleReservation(ctx, in.ReservationID, now, settlement{
+		next: func(r domain.Reservation) (domain.Reservation, bool, error) {
+			return r.Confirm(in.CustomerID, in.SubscriptionID, now)
+		},
+		card:  func(c domain.Card, reservationID string) (domain.Card, error) { return c.Confirm(reservationID, now) },
+		write: Tx.ConfirmReservation,
 	})
-	if err != nil {
-		return domain.Reservation{}, err
-	}
-	return out.At(now), nil
 }
 
 // ReleaseInput is a ReleaseReservation request.
@@ -503,34 +477,51 @@ type ReleaseInput struct {
 // released or lapsed reservation is a no-op; a confirmed one is RESERVATION_NOT_ACTIVE, an
 // unknown one RESOURCE_NOT_FOUND.
 func (a *App) ReleaseReservation(ctx context.Context, in ReleaseInput) (domain.Reservation, error) {
-	if _, err := caller(ctx); err != nil {
-		return domain.Reservation{}, err
-	}
-	if err := checkRequestID(in.RequestID); err != nil {
+	if _, err := requestCaller(ctx, in.RequestID); err != nil {
 		return domain.Reservation{}, err
 	}
 	if err := checkID("reservation_id", in.ReservationID); err != nil {
 		return domain.Reservation{}, err
 	}
 	now := a.now()
+	return a.settleReservation(ctx, in.ReservationID, now, settlement{
+		next:  func(r domain.Reservation) (domain.Reservation, bool, error) { return r.Release(now) },
+		card:  domain.Card.Release,
+		write: Tx.EndReservation,
+	})
+}
+
+// settlement is how settleReservation moves a reservation on.
+type settlement struct {
+	// next is the reservation's next state; changed false (a retry) leaves it as stored.
+	next  func(domain.Reservation) (next domain.Reservation, changed bool, err error)
+	card  func(c domain.Card, reservationID string) (domain.Card, error) // moves each of its cards
+	write func(Tx, context.Context, domain.Reservation) error            // stores the result
+}
+
+// settleReservation confirms or ends a reservation (ConfirmRedemption, ReleaseReservation): in a
+// locking transaction it reads the reservation, moves it and its cards on as s says, stores them
+// (a conditional UPDATE, KD-1) and reads the reservation back; it returns the reservation as it
+// stands at now.
+func (a *App) settleReservation(ctx context.Context, id string, now time.Time, s settlement) (domain.Reservation, error) {
 	var out domain.Reservation
 	err := a.store.TxLocking(ctx, func(ctx context.Context, tx Tx) error {
-		r, err := tx.Reservation(ctx, in.ReservationID)
+		r, err := tx.Reservation(ctx, id)
 		if err != nil {
 			return err
 		}
-		next, changed, err := r.Release(now)
+		next, changed, err := s.next(r)
 		if err != nil || !changed {
 			out = r
 			return err
 		}
 		for i, c := range next.Cards {
-			if next.Cards[i].Card, err = c.Card.Release(r.ID); err != nil {
+			if next.Cards[i].Card, err = s.card(c.Card, r.ID); err != nil {
 				return err
 			}
 		}
 		next.Version, next.UpdateTime = r.Version+1, now
-		if err := tx.EndReservation(ctx, next); err != nil {
+		if err := s.write(tx, ctx, next); err != nil {
 			return err
 		}
 		out, err = tx.Reservation(ctx, r.ID)

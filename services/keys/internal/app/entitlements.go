@@ -271,7 +271,7 @@ func (a *App) ListSoftware(ctx context.Context, in SoftwareInput) ([]domain.Enti
 	}
 	query := paging.Fingerprint("software", string(v.OrgKind), v.OrgID, in.CustomerID, in.OrderID, in.IncludeLicenseOnly,
 		in.State)
-	if q.AfterCreateTime, q.AfterID, err = decodeTimeKey(in.PageToken, query); err != nil {
+	if q.AfterCreateTime, q.AfterID, err = paging.DecodeTimeKey(in.PageToken, query); err != nil {
 		return nil, "", err
 	}
 	q.Limit = size + 1
@@ -279,7 +279,7 @@ func (a *App) ListSoftware(ctx context.Context, in SoftwareInput) ([]domain.Enti
 	if err != nil {
 		return nil, "", err
 	}
-	page, next := paging.Trim(rows, size, query, func(e domain.Entitlement) []string { return timeKey(e.CreateTime, e.ID) })
+	page, next := paging.Trim(rows, size, query, func(e domain.Entitlement) []string { return paging.TimeKey(e.CreateTime, e.ID) })
 	return page, next, nil
 }
 

@@ -32,11 +32,8 @@ type IssuedLink struct {
 // TTL (KD-4: a link to send the customer), for the roles that may get keys (KD-3), and records
 // it (KD-6). A retry with the same request ID returns the same link.
 func (a *App) CreateDownloadLink(ctx context.Context, in LinkInput) (IssuedLink, error) {
-	p, err := caller(ctx)
+	p, err := requestCaller(ctx, in.RequestID)
 	if err != nil {
-		return IssuedLink{}, err
-	}
-	if err := checkRequestID(in.RequestID); err != nil {
 		return IssuedLink{}, err
 	}
 	if in.TTL == 0 {

@@ -36,11 +36,8 @@ type Revealed struct {
 // so one reveal is recorded once; the idempotency interceptor does not store this response, so
 // the whole key is written nowhere.
 func (a *App) RevealKey(ctx context.Context, in RevealInput) (Revealed, error) {
-	p, err := caller(ctx)
+	p, err := requestCaller(ctx, in.RequestID)
 	if err != nil {
-		return Revealed{}, err
-	}
-	if err := checkRequestID(in.RequestID); err != nil {
 		return Revealed{}, err
 	}
 	if err := checkID("key_id", in.KeyID); err != nil {
@@ -77,18 +74,7 @@ func (a *App) RevealKey(ctx context.Context, in RevealInput) (Revealed, error) {
 	rec := domain.Activity{ID: a.opts.NewID(), Action: domain.ActionKeyRevealed, Actor: actor(p), PartnerID: e.PartnerID,
 		CustomerID: e.CustomerID, EntitlementID: e.ID, KeyID: k.ID, MaskedKey: k.Masked, ProductName: e.ProductName,
 		Time: a.now(), PeerAddress: in.PeerAddress, UserAgent: in.UserAgent}
-	err = a.store.Tx(ctx, func(ctx context.Context, tx Tx) error {
-		had, ok, err := tx.ActivityOfRequest(ctx, scope(p), in.RequestID)
-		switch {
-		case err != nil:
-			return err
-		case ok && had.KeyID != in.KeyID:
-			return errs.New(errs.AlreadyExists, errs.ReasonRequestIDReused,
-				"request_id %q was used for another request", in.RequestID)
-		case ok:
-			rec = had
-			return nil
-		}
+	rec, err = a.recordReveal(ctx, p, in, rec, func(ctx context.Context, tx Tx) error {
 		// Read again under the lock: a revocation that committed since must win.
 		cur, err := tx.Entitlement(ctx, e.ID)
 		if err != nil {
@@ -102,19 +88,14 @@ func (a *App) RevealKey(ctx context.Context, in RevealInput) (Revealed, error) {
 			// refused that above: this is a store that lost a key.
 			return errs.New(errs.Internal, "", "reveal key %s: the stored key is missing", in.KeyID)
 		}
-		return tx.AppendActivity(ctx, rec, scope(p), in.RequestID)
+		return nil
 	})
 	if err != nil {
 		return Revealed{}, err
 	}
-	plain, err := a.keyring.Open(k.Sealed, keyAAD(k.ID))
+	key, err := a.openKey(k.Sealed, keyAAD(k.ID), "key "+k.ID)
 	if err != nil {
-		return Revealed{}, fmt.Errorf("reveal key %s: %w", k.ID, err)
-	}
-	key, err := domain.ParseKey(string(plain))
-	if err != nil {
-		// Never the parse error: it would call the caller's input malformed.
-		return Revealed{}, errs.New(errs.Internal, "", "reveal key %s: the stored key does not parse", k.ID)
+		return Revealed{}, err
 	}
 	return Revealed{Key: key, KeyID: k.ID, KeyType: k.Type, Entitlement: e, ActivityID: rec.ID}, nil
 }
@@ -127,4 +108,50 @@ func (a *App) mayHandOut(ctx context.Context, p auth.Principal, e domain.Entitle
 		return err
 	}
 	return domain.CanRevealKey(p, e.CustomerID, related)
+}
+
+// recordReveal records a reveal in the activity log once per request ID (KD-6), before the key is
+// opened: it appends rec after check (nil: none) passes under the transaction, and returns the
+// record that stands — rec, or the one an earlier try of the request appended. The same request
+// ID for another key is REQUEST_ID_REUSED.
+func (a *App) recordReveal(ctx context.Context, p auth.Principal, in RevealInput, rec domain.Activity,
+	check func(ctx context.Context, tx Tx) error,
+) (domain.Activity, error) {
+	err := a.store.Tx(ctx, func(ctx context.Context, tx Tx) error {
+		had, ok, err := tx.ActivityOfRequest(ctx, scope(p), in.RequestID)
+		switch {
+		case err != nil:
+			return err
+		case ok && had.KeyID != in.KeyID:
+			return errs.New(errs.AlreadyExists, errs.ReasonRequestIDReused,
+				"request_id %q was used for another request", in.RequestID)
+		case ok:
+			rec = had
+			return nil
+		}
+		if check != nil {
+			if err := check(ctx, tx); err != nil {
+				return err
+			}
+		}
+		return tx.AppendActivity(ctx, rec, scope(p), in.RequestID)
+	})
+	if err != nil {
+		return domain.Activity{}, err
+	}
+	return rec, nil
+}
+
+// openKey opens a sealed key and parses it; what names the key in errors ("key <ID>").
+func (a *App) openKey(sealed string, aad []byte, what string) (domain.Key, error) {
+	plain, err := a.keyring.Open(sealed, aad)
+	if err != nil {
+		return domain.Key{}, fmt.Errorf("reveal %s: %w", what, err)
+	}
+	key, err := domain.ParseKey(string(plain))
+	if err != nil {
+		// Never the parse error: it would call the caller's input malformed.
+		return domain.Key{}, errs.New(errs.Internal, "", "reveal %s: the stored key does not parse", what)
+	}
+	return key, nil
 }

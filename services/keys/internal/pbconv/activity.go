@@ -30,13 +30,7 @@ func ActivityPB(a domain.Activity) *keysv1.ActivityRecord {
 }
 
 // ActivitiesPB maps activity records.
-func ActivitiesPB(as []domain.Activity) []*keysv1.ActivityRecord {
-	out := make([]*keysv1.ActivityRecord, 0, len(as))
-	for _, a := range as {
-		out = append(out, ActivityPB(a))
-	}
-	return out
-}
+func ActivitiesPB(as []domain.Activity) []*keysv1.ActivityRecord { return mapPB(as, ActivityPB) }
 
 // ActorPB maps who acted: organisation kind and roles as the contract's enums (pkg/auth's token
 // names, which are the enum names without prefix; an unknown one is UNSPECIFIED).

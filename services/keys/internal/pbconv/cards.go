@@ -1,8 +1,6 @@
 package pbconv
 
 import (
-	"strconv"
-
 	keysv1 "github.com/partnerhub/partnerhub/gen/partnerhub/keys/v1"
 	"github.com/partnerhub/partnerhub/pkg/pbenum"
 	"github.com/partnerhub/partnerhub/pkg/pbtime"
@@ -30,9 +28,6 @@ func ReservationStatePB(s domain.ReservationState) keysv1.ReservationState {
 func KeyStatusPB(s domain.KeyStatus) keysv1.KeyValidationStatus {
 	return pbenum.Value[keysv1.KeyValidationStatus](keysv1.KeyValidationStatus_value, "KEY_VALIDATION_STATUS_", s)
 }
-
-// version is an etag: a version as subscriptions spells its etags ("v3").
-func version(v int64) string { return "v" + strconv.FormatInt(v, 10) }
 
 // KeyCardPB maps a key card as a use case returned it (KeyCard.At: a lapsed hold already gone),
 // its key masked (KD-8): never the sealed value, never the lookup value, never a whole key. The
@@ -62,13 +57,7 @@ func KeyCardPB(c domain.KeyCard) *keysv1.KeyCard {
 }
 
 // KeyCardsPB maps key cards.
-func KeyCardsPB(cs []domain.KeyCard) []*keysv1.KeyCard {
-	out := make([]*keysv1.KeyCard, 0, len(cs))
-	for _, c := range cs {
-		out = append(out, KeyCardPB(c))
-	}
-	return out
-}
+func KeyCardsPB(cs []domain.KeyCard) []*keysv1.KeyCard { return mapPB(cs, KeyCardPB) }
 
 // ReservationPB maps a reservation as a use case returned it (Reservation.At), with its cards.
 func ReservationPB(r domain.Reservation) *keysv1.KeyReservation {

@@ -35,13 +35,7 @@ func EntitlementPB(e domain.Entitlement) *keysv1.Entitlement {
 }
 
 // EntitlementsPB maps a list of entitlements.
-func EntitlementsPB(es []domain.Entitlement) []*keysv1.Entitlement {
-	out := make([]*keysv1.Entitlement, 0, len(es))
-	for _, e := range es {
-		out = append(out, EntitlementPB(e))
-	}
-	return out
-}
+func EntitlementsPB(es []domain.Entitlement) []*keysv1.Entitlement { return mapPB(es, EntitlementPB) }
 
 // MaskedKeyPB maps an issued key to its masked form: ID, type, masked key and activation limit.
 // The sealed value stays behind.
@@ -50,13 +44,7 @@ func MaskedKeyPB(k domain.IssuedKey) *keysv1.MaskedKey {
 }
 
 // MaskedKeysPB maps issued keys to their masked forms.
-func MaskedKeysPB(ks []domain.IssuedKey) []*keysv1.MaskedKey {
-	out := make([]*keysv1.MaskedKey, 0, len(ks))
-	for _, k := range ks {
-		out = append(out, MaskedKeyPB(k))
-	}
-	return out
-}
+func MaskedKeysPB(ks []domain.IssuedKey) []*keysv1.MaskedKey { return mapPB(ks, MaskedKeyPB) }
 
 // Variant maps a download variant of a request.
 func Variant(v *keysv1.DownloadVariant) domain.Variant {
@@ -81,13 +69,7 @@ func VariantPB(v domain.Variant) *keysv1.DownloadVariant {
 }
 
 // VariantsPB maps download variants.
-func VariantsPB(vs []domain.Variant) []*keysv1.DownloadVariant {
-	out := make([]*keysv1.DownloadVariant, 0, len(vs))
-	for _, v := range vs {
-		out = append(out, VariantPB(v))
-	}
-	return out
-}
+func VariantsPB(vs []domain.Variant) []*keysv1.DownloadVariant { return mapPB(vs, VariantPB) }
 
 // IssueInput maps an IssueEntitlements request.
 func IssueInput(req *keysv1.IssueEntitlementsRequest) app.IssueInput {

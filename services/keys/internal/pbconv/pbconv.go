@@ -76,7 +76,19 @@ func ReasonPB(r errs.Reason) commonv1.ErrorReason {
 }
 
 // Etag is an entitlement's etag: its version, as subscriptions spells its etags ("v3").
-func Etag(e domain.Entitlement) string { return "v" + strconv.FormatInt(e.Version, 10) }
+func Etag(e domain.Entitlement) string { return version(e.Version) }
+
+// version is an etag: a version as subscriptions spells its etags ("v3").
+func version(v int64) string { return "v" + strconv.FormatInt(v, 10) }
+
+// mapPB maps each of xs with pb, in order; an empty list is an empty, not a nil, slice.
+func mapPB[T, U any](xs []T, pb func(T) U) []U {
+	out := make([]U, 0, len(xs))
+	for _, x := range xs {
+		out = append(out, pb(x))
+	}
+	return out
+}
 
 // Time reads an optional request timestamp: unset is the zero time, an invalid one (out of the
 // Timestamp range or with bad nanos) INVALID_ARGUMENT on field.

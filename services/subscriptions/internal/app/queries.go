@@ -77,7 +77,7 @@ func (a *App) ListSubscriptions(ctx context.Context, in ListInput) ([]View, stri
 	}
 	query := paging.Fingerprint("subscriptions", string(v.OrgKind), v.OrgID, in.CustomerID, in.States, in.Channel,
 		in.ExcludeReadOnly, in.SkuID)
-	if q.AfterCreateTime, q.AfterID, err = decodeTimeKey(in.PageToken, query); err != nil {
+	if q.AfterCreateTime, q.AfterID, err = paging.DecodeTimeKey(in.PageToken, query); err != nil {
 		return nil, "", err
 	}
 	q.Limit = size + 1
@@ -85,7 +85,7 @@ func (a *App) ListSubscriptions(ctx context.Context, in ListInput) ([]View, stri
 	if err != nil {
 		return nil, "", err
 	}
-	page, next := paging.Trim(rows, size, query, func(s domain.Subscription) []string { return timeKey(s.CreateTime, s.ID) })
+	page, next := paging.Trim(rows, size, query, func(s domain.Subscription) []string { return paging.TimeKey(s.CreateTime, s.ID) })
 	now := a.now()
 	out := make([]View, 0, len(page))
 	for _, s := range page {
@@ -109,17 +109,3 @@ func (a *App) ListSubscriptions(ctx context.Context, in ListInput) ([]View, stri
 	}
 	return out, next, nil
 }
-
-// decodeTimeKey reads a page token whose position is a (time, ID) pair, the order of
-// subscriptions and transfers: zero values for the first page.
-func decodeTimeKey(pageToken, query string) (time.Time, string, error) {
-	pos, err := paging.Decode(pageToken, query, 2)
-	if err != nil || pos == nil {
-		return time.Time{}, "", err
-	}
-	t, err := paging.ParseTime(pos[0])
-	return t, pos[1], err
-}
-
-// timeKey is the page position of a row ordered by (time, ID).
-func timeKey(t time.Time, id string) []string { return []string{paging.Time(t), id} }

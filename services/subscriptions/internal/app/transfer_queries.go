@@ -100,7 +100,7 @@ func (a *App) ListTransfers(ctx context.Context, in ListTransfersInput) ([]domai
 		return nil, "", errs.New(errs.PermissionDenied, errs.ReasonRoleRequired, "transfers are not for this caller")
 	}
 	query := paging.Fingerprint("transfers", string(v.OrgKind), v.OrgID, in.CustomerID, in.States, in.Direction)
-	if q.BeforeCreateTime, q.BeforeID, err = decodeTimeKey(in.PageToken, query); err != nil {
+	if q.BeforeCreateTime, q.BeforeID, err = paging.DecodeTimeKey(in.PageToken, query); err != nil {
 		return nil, "", err
 	}
 	q.Limit = size + 1
@@ -108,6 +108,6 @@ func (a *App) ListTransfers(ctx context.Context, in ListTransfersInput) ([]domai
 	if err != nil {
 		return nil, "", err
 	}
-	page, next := paging.Trim(rows, size, query, func(t domain.Transfer) []string { return timeKey(t.CreateTime, t.ID) })
+	page, next := paging.Trim(rows, size, query, func(t domain.Transfer) []string { return paging.TimeKey(t.CreateTime, t.ID) })
 	return page, next, nil
 }

@@ -2,8 +2,6 @@ package sql
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -61,11 +59,8 @@ func (t *tx) AppendActivity(ctx context.Context, a domain.Activity, scope, reque
 	if store.IsUniqueViolation(err) {
 		return errs.New(errs.AlreadyExists, "", "activity record %q already exists", a.ID).Wrap(err)
 	}
-	if err != nil {
-		return store.MapError(fmt.Errorf("append activity %s: %w", a.ID, err))
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return store.MapError(fmt.Errorf("append activity %s: %w", a.ID, err))
+	if n, err := affected(res, err, "append activity "+a.ID); err != nil {
+		return err
 	} else if n == 0 {
 		return errs.New(errs.AlreadyExists, "", "request %q already has an activity record", requestID).
 			With("request_id", requestID)
@@ -78,15 +73,8 @@ func (t *tx) ActivityOfRequest(ctx context.Context, scope, requestID string) (do
 	if requestID == "" {
 		return domain.Activity{}, false, nil // records of no request are many, and none is the one
 	}
-	a, err := scanActivity(t.q.QueryRowContext(ctx, `SELECT `+activityCols+` FROM activity
-		WHERE scope = $1 AND request_id = $2`, scope, requestID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return domain.Activity{}, false, nil
-	}
-	if err != nil {
-		return domain.Activity{}, false, store.MapError(fmt.Errorf("read activity of request %s: %w", requestID, err))
-	}
-	return a, true, nil
+	return findOne(ctx, t.q, "activity of request "+requestID, scanActivity,
+		`SELECT `+activityCols+` FROM activity WHERE scope = $1 AND request_id = $2`, scope, requestID)
 }
 
 // Activities implements app.Store. The partner and customer filters use the (partner_id |
@@ -94,16 +82,8 @@ func (t *tx) ActivityOfRequest(ctx context.Context, scope, requestID string) (do
 // other filters apply to the rows of that range.
 func (s *Store) Activities(ctx context.Context, q app.ActivityQuery) ([]domain.Activity, error) {
 	var a store.Args
-	var where []string
-	if q.PartnerID != "" {
-		where = append(where, "partner_id = "+a.Arg(q.PartnerID))
-	}
-	if q.CustomerID != "" {
-		where = append(where, "customer_id = "+a.Arg(q.CustomerID))
-	}
-	if q.UserID != "" {
-		where = append(where, "actor_user_id = "+a.Arg(q.UserID))
-	}
+	where := equalities(&a, nil, filter{"partner_id", q.PartnerID}, filter{"customer_id", q.CustomerID},
+		filter{"actor_user_id", q.UserID})
 	if len(q.Actions) > 0 {
 		actions := make([]string, len(q.Actions))
 		for i, act := range q.Actions {
@@ -120,14 +100,6 @@ func (s *Store) Activities(ctx context.Context, q app.ActivityQuery) ([]domain.A
 	if cond, ok := keysetAfter(&a, "occur_time", q.AfterTime, q.AfterID); ok {
 		where = append(where, cond)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+activityCols+` FROM activity`+store.Where(where)+
+	return listRows(ctx, s.db, "activity", scanActivity, `SELECT `+activityCols+` FROM activity`+store.Where(where)+
 		` ORDER BY occur_time, id`+limitClause(&a, q.Limit), a...)
-	if err != nil {
-		return nil, store.MapError(fmt.Errorf("list activity: %w", err))
-	}
-	out, err := store.Collect(rows, "activity", scanActivity)
-	if err != nil {
-		return nil, fmt.Errorf("list activity: %w", err)
-	}
-	return out, nil
 }

@@ -3,7 +3,6 @@ package sql
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -53,15 +52,7 @@ func nullString(s string) any {
 
 // listCards reads the cards of query.
 func listCards(ctx context.Context, q store.Querier, query string, args ...any) ([]domain.KeyCard, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, store.MapError(fmt.Errorf("list key cards: %w", err))
-	}
-	cards, err := store.Collect(rows, "key cards", scanCard)
-	if err != nil {
-		return nil, fmt.Errorf("list key cards: %w", err)
-	}
-	return cards, nil
+	return listRows(ctx, q, "key cards", scanCard, query, args...)
 }
 
 // cardsByLookup reads the cards with the given lookup values, keyed by lookup, per idsPerQuery
@@ -102,12 +93,8 @@ func (s *Store) KeyCardsByLookup(ctx context.Context, lookups []string) (map[str
 // state filter is the state at q.Now: a card RESERVED by a lapsed reservation is AVAILABLE.
 func (s *Store) KeyCards(ctx context.Context, q app.KeyCardQuery) ([]domain.KeyCard, error) {
 	var a store.Args
-	var where []string
-	for _, f := range []struct{ col, v string }{{"partner_id", q.PartnerID}, {"batch_id", q.BatchID}, {"sku_id", q.SkuID}} {
-		if f.v != "" {
-			where = append(where, f.col+" = "+a.Arg(f.v))
-		}
-	}
+	where := equalities(&a, nil, filter{"partner_id", q.PartnerID}, filter{"batch_id", q.BatchID},
+		filter{"sku_id", q.SkuID})
 	switch q.State {
 	case "":
 	case domain.CardAvailable:
@@ -139,20 +126,24 @@ func (s *Store) TxLocking(ctx context.Context, fn func(ctx context.Context, tx a
 
 const batchCols = `id, partner_id, sku_id, seats, term_duration, card_count, created_at`
 
+func scanBatch(row store.Scanner) (domain.Batch, error) {
+	var b domain.Batch
+	var term string
+	if err := row.Scan(&b.ID, &b.PartnerID, &b.SkuID, &b.Seats, &term, &b.Count, &b.CreateTime); err != nil {
+		return domain.Batch{}, err
+	}
+	b.Term, b.CreateTime = domain.Term(term), b.CreateTime.UTC()
+	return b, nil
+}
+
 // BatchOfRequest implements app.Tx, from the (scope, request_id) UNIQUE index; the cards come in
 // mint order from the (batch_id, position) one.
 func (t *tx) BatchOfRequest(ctx context.Context, scope, requestID string) (domain.Batch, bool, error) {
-	var b domain.Batch
-	var term string
-	err := t.q.QueryRowContext(ctx, `SELECT `+batchCols+` FROM key_card_batches WHERE scope = $1 AND request_id = $2`,
-		scope, requestID).Scan(&b.ID, &b.PartnerID, &b.SkuID, &b.Seats, &term, &b.Count, &b.CreateTime)
-	if errors.Is(err, sql.ErrNoRows) {
-		return domain.Batch{}, false, nil
+	b, ok, err := findOne(ctx, t.q, "key card batch of request "+requestID, scanBatch,
+		`SELECT `+batchCols+` FROM key_card_batches WHERE scope = $1 AND request_id = $2`, scope, requestID)
+	if err != nil || !ok {
+		return domain.Batch{}, false, err
 	}
-	if err != nil {
-		return domain.Batch{}, false, store.MapError(fmt.Errorf("read key card batch of request %s: %w", requestID, err))
-	}
-	b.Term, b.CreateTime = domain.Term(term), b.CreateTime.UTC()
 	if b.Cards, err = listCards(ctx, t.q, `SELECT `+cardCols+` FROM key_cards WHERE batch_id = $1 ORDER BY position`, b.ID); err != nil {
 		return domain.Batch{}, false, err
 	}
@@ -217,18 +208,6 @@ func insertCards(ctx context.Context, q store.Querier, cards []domain.KeyCard) (
 	return total, nil
 }
 
-// affected is the row count of a statement, or its error (what names the statement).
-func affected(res sql.Result, err error, what string) (int64, error) {
-	if err != nil {
-		return 0, store.MapError(fmt.Errorf("%s: %w", what, err))
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, store.MapError(fmt.Errorf("%s: %w", what, err))
-	}
-	return n, nil
-}
-
 // KeyCardsForUpdate implements app.Tx, from the lookup index, locking in ID order.
 func (t *tx) KeyCardsForUpdate(ctx context.Context, lookups []string) (map[string]domain.KeyCard, error) {
 	return cardsByLookup(ctx, t.q, lookups, t.s.forUpdate)
@@ -289,13 +268,10 @@ func reservationCards(ctx context.Context, q store.Querier, id, lock string) ([]
 // ReservationOfRequest implements app.Tx, from the (scope, request_id) UNIQUE index; nothing is
 // locked.
 func (t *tx) ReservationOfRequest(ctx context.Context, scope, requestID string) (domain.Reservation, bool, error) {
-	r, err := scanReservation(t.q.QueryRowContext(ctx, `SELECT `+reservationCols+` FROM key_reservations
-		WHERE scope = $1 AND request_id = $2`, scope, requestID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return domain.Reservation{}, false, nil
-	}
-	if err != nil {
-		return domain.Reservation{}, false, store.MapError(fmt.Errorf("read reservation of request %s: %w", requestID, err))
+	r, ok, err := findOne(ctx, t.q, "reservation of request "+requestID, scanReservation,
+		`SELECT `+reservationCols+` FROM key_reservations WHERE scope = $1 AND request_id = $2`, scope, requestID)
+	if err != nil || !ok {
+		return domain.Reservation{}, false, err
 	}
 	if r.Cards, err = reservationCards(ctx, t.q, r.ID, ""); err != nil {
 		return domain.Reservation{}, false, err

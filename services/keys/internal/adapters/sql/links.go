@@ -2,8 +2,6 @@ package sql
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 
 	"github.com/partnerhub/partnerhub/pkg/errs"
@@ -59,17 +57,10 @@ func (t *tx) LinkOfRequest(ctx context.Context, scope, requestID string) (domain
 	if requestID == "" {
 		return domain.DownloadLink{}, false, nil // no request, nothing to find
 	}
-	l, err := scanLink(t.q.QueryRowContext(ctx, `SELECT `+linkCols+` FROM download_links
+	return findOne(ctx, t.q, "download link of request "+requestID, scanLink, `SELECT `+linkCols+` FROM download_links
 		WHERE id = (SELECT link_id FROM activity WHERE scope = $1 AND request_id = $2 AND request_id <> ''
 			AND action = $3)
-		AND request_id = $2`, scope, requestID, string(domain.ActionDownloadLinkCreated)))
-	if errors.Is(err, sql.ErrNoRows) {
-		return domain.DownloadLink{}, false, nil
-	}
-	if err != nil {
-		return domain.DownloadLink{}, false, store.MapError(fmt.Errorf("read download link of request %s: %w", requestID, err))
-	}
-	return l, true, nil
+		AND request_id = $2`, scope, requestID, string(domain.ActionDownloadLinkCreated))
 }
 
 // RevokeLinks implements app.Tx, from the download_links_entitlement index. Only the links not yet
@@ -77,12 +68,6 @@ func (t *tx) LinkOfRequest(ctx context.Context, scope, requestID string) (domain
 func (t *tx) RevokeLinks(ctx context.Context, entitlementID string) (int, error) {
 	res, err := t.q.ExecContext(ctx, `UPDATE download_links SET revoked = TRUE
 		WHERE entitlement_id = $1 AND revoked = FALSE`, entitlementID)
-	if err != nil {
-		return 0, store.MapError(fmt.Errorf("revoke download links of entitlement %s: %w", entitlementID, err))
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, store.MapError(fmt.Errorf("revoke download links of entitlement %s: %w", entitlementID, err))
-	}
-	return int(n), nil
+	n, err := affected(res, err, "revoke download links of entitlement "+entitlementID)
+	return int(n), err
 }

@@ -69,6 +69,19 @@ func keyset(a *store.Args, timeCol, op string, after time.Time, afterID string) 
 	return "(" + timeCol + ", id) " + op + " (" + a.Arg(store.Time(after)) + ", " + a.Arg(afterID) + ")", true
 }
 
+// filter is an optional condition "col = value" of a list: none when value is "".
+type filter struct{ col, value string }
+
+// equalities appends to where the conditions of the filters that are set, their values to a.
+func equalities(a *store.Args, where []string, fs ...filter) []string {
+	for _, f := range fs {
+		if f.value != "" {
+			where = append(where, f.col+" = "+a.Arg(f.value))
+		}
+	}
+	return where
+}
+
 // inList returns the placeholders of vals for an IN list, "$3, $4, $5", appending vals to a.
 func inList[T any](a *store.Args, vals []T) string {
 	ph := make([]string, len(vals))
@@ -112,14 +125,51 @@ func insertRows(ctx context.Context, q store.Querier, table, cols string, n int,
 
 // getByID reads one row with query (whose $1 is id) and scan; NOT_FOUND names resource and id.
 func getByID[T any](ctx context.Context, q store.Querier, resource, query, id string, scan func(store.Scanner) (T, error)) (T, error) {
-	v, err := scan(q.QueryRowContext(ctx, query, id))
-	if errors.Is(err, sql.ErrNoRows) {
+	v, ok, err := findOne(ctx, q, resource+" "+id, scan, query, id)
+	if err == nil && !ok {
 		return v, errs.NotFoundf(resource, id)
 	}
-	if err != nil {
-		return v, store.MapError(fmt.Errorf("read %s %s: %w", resource, id, err))
+	return v, err
+}
+
+// findOne reads the row of query with scan, if there is one (ok false: none); what names the
+// row in errors ("activity of request r1").
+func findOne[T any](ctx context.Context, q store.Querier, what string, scan func(store.Scanner) (T, error), query string, args ...any) (v T, ok bool, err error) {
+	v, err = scan(q.QueryRowContext(ctx, query, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		var zero T
+		return zero, false, nil
 	}
-	return v, nil
+	if err != nil {
+		var zero T
+		return zero, false, store.MapError(fmt.Errorf("read %s: %w", what, err))
+	}
+	return v, true, nil
+}
+
+// listRows reads the rows of query with scan; what names them in errors ("key cards").
+func listRows[T any](ctx context.Context, q store.Querier, what string, scan func(store.Scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, store.MapError(fmt.Errorf("list %s: %w", what, err))
+	}
+	out, err := store.Collect(rows, what, scan)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", what, err)
+	}
+	return out, nil
+}
+
+// affected is the row count of a statement, or its error (what names the statement).
+func affected(res sql.Result, err error, what string) (int64, error) {
+	if err != nil {
+		return 0, store.MapError(fmt.Errorf("%s: %w", what, err))
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, store.MapError(fmt.Errorf("%s: %w", what, err))
+	}
+	return n, nil
 }
 
 // read runs fn on one snapshot of the committed data. An entitlement is three reads (its row, its
@@ -188,13 +238,9 @@ func getEntitlement(ctx context.Context, q store.Querier, resource, query, id st
 // listEntitlements reads the entitlements of query whole: their rows, then the keys and variants
 // of all of them with one query each (per idsPerQuery entitlements).
 func listEntitlements(ctx context.Context, q store.Querier, query string, args ...any) ([]domain.Entitlement, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
+	ents, err := listRows(ctx, q, "entitlements", scanEntitlement, query, args...)
 	if err != nil {
-		return nil, store.MapError(fmt.Errorf("list entitlements: %w", err))
-	}
-	ents, err := store.Collect(rows, "entitlements", scanEntitlement)
-	if err != nil {
-		return nil, fmt.Errorf("list entitlements: %w", err)
+		return nil, err
 	}
 	if err := loadParts(ctx, q, ents); err != nil {
 		return nil, err
@@ -328,16 +374,8 @@ func (s *Store) EntitlementOfKey(ctx context.Context, keyID string) (domain.Enti
 // the keyset order.
 func (s *Store) Entitlements(ctx context.Context, q app.EntitlementQuery) ([]domain.Entitlement, error) {
 	var a store.Args
-	var where []string
-	if q.CustomerID != "" {
-		where = append(where, "customer_id = "+a.Arg(q.CustomerID))
-	}
-	if q.PartnerID != "" {
-		where = append(where, "partner_id = "+a.Arg(q.PartnerID))
-	}
-	if q.OrderID != "" {
-		where = append(where, "order_id = "+a.Arg(q.OrderID))
-	}
+	where := equalities(&a, nil, filter{"customer_id", q.CustomerID}, filter{"partner_id", q.PartnerID},
+		filter{"order_id", q.OrderID})
 	if !q.IncludeLicenseOnly { // CA-7: nothing to hand out
 		where = append(where, "kind <> "+a.Arg(string(domain.FulfilLicenseOnly)))
 	}
@@ -411,11 +449,8 @@ func (t *tx) InsertEntitlement(ctx context.Context, e domain.Entitlement) error 
 	if store.IsUniqueViolation(err) {
 		return errs.New(errs.AlreadyExists, "", "entitlement %q already exists", e.ID).Wrap(err)
 	}
-	if err != nil {
-		return store.MapError(fmt.Errorf("insert entitlement %s: %w", e.ID, err))
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return store.MapError(fmt.Errorf("insert entitlement %s: %w", e.ID, err))
+	if n, err := affected(res, err, "insert entitlement "+e.ID); err != nil {
+		return err
 	} else if n == 0 {
 		return lineTaken(e)
 	}
@@ -462,11 +497,8 @@ func (t *tx) UpdateEntitlement(ctx context.Context, e domain.Entitlement) error 
 	if store.IsUniqueViolation(err) {
 		return lineTaken(e)
 	}
-	if err != nil {
-		return store.MapError(fmt.Errorf("update entitlement %s: %w", e.ID, err))
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return store.MapError(fmt.Errorf("update entitlement %s: %w", e.ID, err))
+	if n, err := affected(res, err, "update entitlement "+e.ID); err != nil {
+		return err
 	} else if n != 1 {
 		return t.staleError(ctx, e.ID, e.Version-1)
 	}
