@@ -15,10 +15,12 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	commonv1 "github.com/partnerhub/partnerhub/gen/partnerhub/common/v1"
 	delegatedadminv1 "github.com/partnerhub/partnerhub/gen/partnerhub/delegatedadmin/v1"
 	identityv1 "github.com/partnerhub/partnerhub/gen/partnerhub/identity/v1"
+	keysv1 "github.com/partnerhub/partnerhub/gen/partnerhub/keys/v1"
 	subscriptionsv1 "github.com/partnerhub/partnerhub/gen/partnerhub/subscriptions/v1"
 )
 
@@ -67,11 +69,16 @@ type matrixFixture struct {
 	// provisioned with partner A as partner of record.
 	saga string
 	sub  string
+	// ent is an entitlement of customer C (partner A) with one MAK key, keyID, and one download
+	// variant "iso", issued by the saga; link is a download link to it; card is a key card
+	// partner A minted (A is in the Open program).
+	ent, keyID, link, card string
 }
 
 func newMatrixFixture(ctx context.Context, t *testing.T, s *tenancySuite) *matrixFixture {
 	f := &matrixFixture{s: s}
-	f.a = s.newPartner(ctx, t, "Partner A GmbH", "DE")
+	f.a = s.newPartner(ctx, t, "Partner A GmbH", "DE", identityv1.PartnerProgram_PARTNER_PROGRAM_CSP_DIRECT,
+		identityv1.PartnerProgram_PARTNER_PROGRAM_DELEGATED_ADMIN, identityv1.PartnerProgram_PARTNER_PROGRAM_OPEN)
 	f.b = s.newPartner(ctx, t, "Partner B GmbH", "DE")
 	aDomain := "a-" + rid()[:8] + ".example"
 	agent := s.newUser(ctx, t, f.a, aDomain, commonv1.Role_ROLE_ADMIN_AGENT)
@@ -103,7 +110,43 @@ func newMatrixFixture(ctx context.Context, t *testing.T, s *tenancySuite) *matri
 	}
 	f.saga = saga.GetAccessToken().GetToken()
 	f.sub = f.subscription(ctx, t)
+	f.keysFixture(ctx, t)
 	return f
+}
+
+// keysFixture issues f.ent (as the saga), creates f.link and mints f.card (as A's Admin agent).
+func (f *matrixFixture) keysFixture(ctx context.Context, t *testing.T) {
+	e, err := f.s.entitlements().IssueEntitlements(as(ctx, f.saga), f.issueRequest())
+	if err != nil {
+		t.Fatalf("IssueEntitlements: %v", err)
+	}
+	f.ent, f.keyID = e.GetEntitlement().GetEntitlementId(), e.GetEntitlement().GetKeys()[0].GetKeyId()
+	l, err := f.s.entitlements().CreateDownloadLink(as(ctx, f.token[adminAgent]), &keysv1.CreateDownloadLinkRequest{
+		RequestId: rid(), EntitlementId: f.ent, VariantId: "iso"})
+	if err != nil {
+		t.Fatalf("CreateDownloadLink: %v", err)
+	}
+	f.link = l.GetLink().GetUrl()
+	m, err := f.s.keyCards().MintKeyCards(as(ctx, f.token[adminAgent]), f.mintRequest())
+	if err != nil {
+		t.Fatalf("MintKeyCards: %v", err)
+	}
+	f.card = m.GetKeyCards()[0].GetKeyCardId()
+}
+
+// issueRequest is a software order line of customer C, partner A: one MAK key, one ISO.
+func (f *matrixFixture) issueRequest() *keysv1.IssueEntitlementsRequest {
+	return &keysv1.IssueEntitlementsRequest{RequestId: rid(), OrderId: rid(), OrderLineId: rid(), CustomerId: f.c.id,
+		PartnerId: f.a.id, SkuId: "DG7GMGF0D7FV:0002", ProductId: "DG7GMGF0D7FV", ProductName: "Matrix Server 2022",
+		Quantity: 4, KeyType: keysv1.KeyType_KEY_TYPE_MAK, KeyCount: 1,
+		DownloadVariants: []*keysv1.DownloadVariant{{VariantId: "iso", Version: "2022", Language: "en-US", FileType: "ISO",
+			FileName: "matrix.iso"}}}
+}
+
+// mintRequest mints one Open key card for partner A.
+func (f *matrixFixture) mintRequest() *keysv1.MintKeyCardsRequest {
+	return &keysv1.MintKeyCardsRequest{RequestId: rid(), PartnerId: f.a.id, SkuId: "CFQ7TTC0LDPB:0001", Seats: 5,
+		TermDuration: "P1Y", Count: 1}
 }
 
 // subscription provisions a new ACTIVE subscription of customer C with partner A as partner of
@@ -197,6 +240,9 @@ const (
 	svcProvisioning  = "partnerhub.subscriptions.v1.ProvisioningService/"
 	svcTransfers     = "partnerhub.subscriptions.v1.TransferService/"
 	svcEvents        = "partnerhub.subscriptions.v1.EventService/"
+	svcEntitlements  = "partnerhub.keys.v1.EntitlementService/"
+	svcKeyCards      = "partnerhub.keys.v1.ProductKeyService/"
+	svcActivity      = "partnerhub.keys.v1.ActivityLogService/"
 )
 
 // matrixRows is the authorization matrix: the documentation of who may do what (DOMAIN.md role
@@ -222,10 +268,11 @@ func matrixRows() []matrixRow {
 				_, err := f.s.partners().ListPartners(ctx, &identityv1.ListPartnersRequest{})
 				return err
 			}, nil},
-		{svcPartners + "UpdatePartnerPrograms", "partner A", "denied | denied | denied | denied | denied | denied | ok | no token",
+		{svcPartners + "UpdatePartnerPrograms", "partner A (its programs as they are)", "denied | denied | denied | denied | denied | denied | ok | no token",
 			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
 				_, err := f.s.partners().UpdatePartnerPrograms(ctx, &identityv1.UpdatePartnerProgramsRequest{RequestId: rid(), PartnerId: f.a.id,
-					Programs: []identityv1.PartnerProgram{identityv1.PartnerProgram_PARTNER_PROGRAM_CSP_DIRECT, identityv1.PartnerProgram_PARTNER_PROGRAM_DELEGATED_ADMIN}})
+					Programs: []identityv1.PartnerProgram{identityv1.PartnerProgram_PARTNER_PROGRAM_CSP_DIRECT,
+						identityv1.PartnerProgram_PARTNER_PROGRAM_DELEGATED_ADMIN, identityv1.PartnerProgram_PARTNER_PROGRAM_OPEN}})
 				return err
 			}, nil},
 
@@ -621,6 +668,94 @@ func matrixRows() []matrixRow {
 				return err
 			}, nil},
 
+		// --- keys: entitlements (KD-3..KD-8, CA-8); the target is an entitlement of customer C
+		// (partner A) with one MAK key, issued by the order saga ---
+		{svcEntitlements + "IssueEntitlements", "for customer C, partner A", "denied | denied | denied | denied | denied | denied | ok | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.entitlements().IssueEntitlements(ctx, f.issueRequest())
+				return err
+			}, nil},
+		{svcEntitlements + "RevokeEntitlements", "an order without entitlements", "denied | denied | denied | denied | denied | denied | ok | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.entitlements().RevokeEntitlements(ctx, &keysv1.RevokeEntitlementsRequest{RequestId: rid(), OrderId: rid()})
+				return err
+			}, nil},
+		{svcEntitlements + "ListSoftware", "customer C's", "ok | denied | denied | refused | ok | denied | ok | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.entitlements().ListSoftware(ctx, &keysv1.ListSoftwareRequest{CustomerId: f.c.id})
+				return err
+			}, nil},
+		{svcEntitlements + "GetDownloadOptions", "customer C's entitlement", "ok | denied | denied | hidden | ok | denied | denied | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.entitlements().GetDownloadOptions(ctx, &keysv1.GetDownloadOptionsRequest{EntitlementId: f.ent})
+				return err
+			}, nil},
+		{svcEntitlements + "RevealKey", "customer C's MAK key", "ok | denied | denied | hidden | ok | denied | denied | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.entitlements().RevealKey(ctx, &keysv1.RevealKeyRequest{RequestId: rid(), KeyId: f.keyID})
+				return err
+			}, nil},
+		{svcEntitlements + "CreateDownloadLink", "customer C's entitlement", "ok | denied | denied | hidden | ok | denied | denied | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.entitlements().CreateDownloadLink(ctx, &keysv1.CreateDownloadLinkRequest{RequestId: rid(),
+					EntitlementId: f.ent, VariantId: "iso"})
+				return err
+			}, nil},
+		{svcEntitlements + "ResolveDownloadLink", "a link to customer C's download (public)", "ok | ok | ok | ok | ok | ok | ok | ok",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.entitlements().ResolveDownloadLink(ctx, &keysv1.ResolveDownloadLinkRequest{RequestId: rid(), Link: f.link})
+				return err
+			}, nil},
+
+		// --- keys: Open key cards (KD-1, KD-2); partner A is in the Open program ---
+		{svcKeyCards + "MintKeyCards", "one card for partner A", "ok | denied | denied | denied | denied | denied | ok | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.keyCards().MintKeyCards(ctx, f.mintRequest())
+				return err
+			}, nil},
+		{svcKeyCards + "ListKeyCards", "the caller partner's", "ok | ok | denied | ok | denied | denied | denied | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.keyCards().ListKeyCards(ctx, &keysv1.ListKeyCardsRequest{})
+				return err
+			}, nil},
+		{svcKeyCards + "ValidateProductKeys", "a mistyped key (a verdict, not an error)", "ok | ok | denied | ok | ok | denied | ok | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.keyCards().ValidateProductKeys(ctx, &keysv1.ValidateProductKeysRequest{ProductKeys: []string{"AAAAA-AAAAA-AAAAA-AAAAA-AAAAA"}})
+				return err
+			}, nil},
+		{svcKeyCards + "ReserveProductKeys", "a mistyped key", "denied | denied | denied | denied | denied | denied | invalid | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.keyCards().ReserveProductKeys(ctx, &keysv1.ReserveProductKeysRequest{RequestId: rid(), RedemptionId: rid(),
+					ProductKeys: []string{"AAAAA-AAAAA-AAAAA-AAAAA-AAAAA"}})
+				return err
+			}, nil},
+		{svcKeyCards + "ConfirmRedemption", "an unknown reservation", "denied | denied | denied | denied | denied | denied | hidden | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.keyCards().ConfirmRedemption(ctx, &keysv1.ConfirmRedemptionRequest{RequestId: rid(), ReservationId: rid(),
+					CustomerId: f.c.id, SubscriptionId: f.sub})
+				return err
+			}, nil},
+		{svcKeyCards + "ReleaseReservation", "an unknown reservation", "denied | denied | denied | denied | denied | denied | hidden | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.keyCards().ReleaseReservation(ctx, &keysv1.ReleaseReservationRequest{RequestId: rid(), ReservationId: rid()})
+				return err
+			}, nil},
+		{svcEntitlements + "RevealKey", "partner A's key card", "ok | denied | denied | hidden | denied | denied | denied | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.entitlements().RevealKey(ctx, &keysv1.RevealKeyRequest{RequestId: rid(), KeyId: f.card})
+				return err
+			}, nil},
+
+		// --- keys: the activity log (KD-6: Global, Account, Referral and Marketing content admins,
+		// none of whom is a column here) ---
+		{svcActivity + "ListActivity", "the last day", "denied | denied | denied | denied | denied | denied | denied | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				now := f.s.clock.Now()
+				_, err := f.s.activity().ListActivity(ctx, &keysv1.ListActivityRequest{StartTime: timestamppb.New(now.Add(-24 * time.Hour)),
+					EndTime: timestamppb.New(now.Add(time.Hour))})
+				return err
+			}, nil},
+
 		// --- subscriptions: the events feed ---
 		{svcEvents + "ListEvents", "the caller's own", "ok | ok | ok | ok | ok | denied | ok | no token",
 			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
@@ -649,7 +784,7 @@ func watchOnce(ctx context.Context, c subscriptionsv1.EventServiceClient, req *s
 	return nil
 }
 
-// TestAuthorizationMatrix calls every RPC of identity, delegatedadmin and subscriptions as each kind of caller
+// TestAuthorizationMatrix calls every RPC of identity, delegatedadmin, subscriptions and keys as each kind of caller
 // and checks the outcome against the matrix (DOMAIN.md role table, ID-8, DA-6). The matrix is
 // also the README's "Who may do what" table; -update-readme rewrites it from here.
 func TestAuthorizationMatrix(t *testing.T) {
@@ -685,7 +820,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		for _, r := range rows {
 			covered[r.method] = true
 		}
-		for _, m := range contractMethods(t, "partnerhub.identity.v1", "partnerhub.delegatedadmin.v1", "partnerhub.subscriptions.v1") {
+		for _, m := range contractMethods(t, "partnerhub.identity.v1", "partnerhub.delegatedadmin.v1", "partnerhub.subscriptions.v1",
+			"partnerhub.keys.v1") {
 			if !covered[m] {
 				t.Errorf("%s has no row in the authorization matrix", m)
 			}

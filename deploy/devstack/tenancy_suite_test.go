@@ -15,21 +15,24 @@ import (
 	commonv1 "github.com/partnerhub/partnerhub/gen/partnerhub/common/v1"
 	delegatedadminv1 "github.com/partnerhub/partnerhub/gen/partnerhub/delegatedadmin/v1"
 	identityv1 "github.com/partnerhub/partnerhub/gen/partnerhub/identity/v1"
+	keysv1 "github.com/partnerhub/partnerhub/gen/partnerhub/keys/v1"
 	subscriptionsv1 "github.com/partnerhub/partnerhub/gen/partnerhub/subscriptions/v1"
 	"github.com/partnerhub/partnerhub/pkg/clock"
 	"github.com/partnerhub/partnerhub/pkg/config"
 	"github.com/partnerhub/partnerhub/pkg/svc"
 	"github.com/partnerhub/partnerhub/services/delegatedadmin"
 	"github.com/partnerhub/partnerhub/services/identity"
+	"github.com/partnerhub/partnerhub/services/keys"
 	"github.com/partnerhub/partnerhub/services/subscriptions"
 )
 
-// tenancySuite runs identity, delegatedadmin and subscriptions in this process, on SQLite and a
+// tenancySuite runs identity, delegatedadmin, subscriptions and keys in this process, on SQLite and a
 // shared fake clock, wired to each other with real service credentials: the same code paths as the
 // devstack and the containers, at in-process speed. Tests talk to it over gRPC with real tokens.
 type tenancySuite struct {
 	id, da   *grpc.ClientConn
 	subs     *grpc.ClientConn
+	keys     *grpc.ClientConn
 	clock    *clock.Fake
 	operator string // service token of the "operator" credential: SERVICE, no on_behalf_of
 	opSecret string
@@ -39,6 +42,9 @@ const (
 	suiteOperatorSecret = "suite-operator-secret-0123456789"
 	suiteDASecret       = "suite-delegatedadmin-secret-0123"
 	suiteSubsSecret     = "suite-subscriptions-secret-01234"
+	suiteKeysSecret     = "suite-keys-secret-0123456789abcde"
+	// suiteKeyBytes is a keys service key setting's key: 32 bytes of base64.
+	suiteKeyBytes = "c3VpdGUta2V5cy1rZXktMDEyMzQ1Njc4OWFiY2RlZmc"
 )
 
 var (
@@ -58,13 +64,13 @@ func theSuite(t *testing.T) *tenancySuite {
 }
 
 func startSuite() (*tenancySuite, error) {
-	addrs, err := freeAddrs(4)
+	addrs, err := freeAddrs(5)
 	if err != nil {
 		return nil, err
 	}
 	// catAddr stays unused: no catalog runs in the suite, so a transfer that would ask it fails
 	// with UNAVAILABLE (the matrix keeps to transfer calls refused before that).
-	idAddr, daAddr, subsAddr, catAddr := addrs[0], addrs[1], addrs[2], addrs[3]
+	idAddr, daAddr, subsAddr, catAddr, keysAddr := addrs[0], addrs[1], addrs[2], addrs[3], addrs[4]
 	fake := clock.NewFake(time.Now().UTC().Truncate(time.Second))
 
 	idCfg := identity.Bind(config.New(identity.Name).WithEnv(noEnv))
@@ -72,7 +78,7 @@ func startSuite() (*tenancySuite, error) {
 	idCfg.DatabaseURL = "sqlite::memory:"
 	idCfg.LogLevel = "error"
 	idCfg.ServiceCredentials = "operator=" + suiteOperatorSecret + ",delegatedadmin=" + suiteDASecret +
-		",subscriptions=" + suiteSubsSecret
+		",subscriptions=" + suiteSubsSecret + ",keys=" + suiteKeysSecret
 	idCfg.DelegatedAdminAddr = daAddr
 
 	daCfg := delegatedadmin.Bind(config.New(delegatedadmin.Name).WithEnv(noEnv))
@@ -90,12 +96,21 @@ func startSuite() (*tenancySuite, error) {
 	subsCfg.ServiceSecret = suiteSubsSecret
 	subsCfg.CatalogAddr = catAddr
 
+	keysCfg := keys.Bind(config.New(keys.Name).WithEnv(noEnv))
+	keysCfg.GRPCAddr, keysCfg.AdminAddr, keysCfg.Clock = keysAddr, "", fake
+	keysCfg.DatabaseURL = "sqlite::memory:"
+	keysCfg.LogLevel = "error"
+	keysCfg.IdentityAddr = idAddr
+	keysCfg.ServiceSecret = suiteKeysSecret
+	keysCfg.SealingKeys, keysCfg.LinkKeys, keysCfg.LookupKey = "s1:"+suiteKeyBytes, "l1:"+suiteKeyBytes, suiteKeyBytes
+
 	ctx := context.Background()
-	errc := make(chan error, 3)
+	errc := make(chan error, 4)
 	go func() { errc <- fmt.Errorf("identity stopped: %w", identity.Run(ctx, *idCfg)) }()
 	go func() { errc <- fmt.Errorf("delegatedadmin stopped: %w", delegatedadmin.Run(ctx, *daCfg)) }()
 	go func() { errc <- fmt.Errorf("subscriptions stopped: %w", subscriptions.Run(ctx, *subsCfg)) }()
-	for _, addr := range []string{idAddr, daAddr, subsAddr} {
+	go func() { errc <- fmt.Errorf("keys stopped: %w", keys.Run(ctx, *keysCfg)) }()
+	for _, addr := range []string{idAddr, daAddr, subsAddr, keysAddr} {
 		deadline := time.Now().Add(30 * time.Second)
 		for svc.Probe(ctx, addr, time.Second) != nil {
 			select {
@@ -116,6 +131,9 @@ func startSuite() (*tenancySuite, error) {
 		return nil, err
 	}
 	if s.subs, err = svc.Dial(subsAddr); err != nil {
+		return nil, err
+	}
+	if s.keys, err = svc.Dial(keysAddr); err != nil {
 		return nil, err
 	}
 	resp, err := s.tokens().IssueServiceToken(ctx, &identityv1.IssueServiceTokenRequest{
@@ -144,6 +162,15 @@ func (s *tenancySuite) relationships() identityv1.RelationshipServiceClient {
 }
 func (s *tenancySuite) delegated() delegatedadminv1.DelegatedAdminServiceClient {
 	return delegatedadminv1.NewDelegatedAdminServiceClient(s.da)
+}
+func (s *tenancySuite) entitlements() keysv1.EntitlementServiceClient {
+	return keysv1.NewEntitlementServiceClient(s.keys)
+}
+func (s *tenancySuite) keyCards() keysv1.ProductKeyServiceClient {
+	return keysv1.NewProductKeyServiceClient(s.keys)
+}
+func (s *tenancySuite) activity() keysv1.ActivityLogServiceClient {
+	return keysv1.NewActivityLogServiceClient(s.keys)
 }
 func (s *tenancySuite) subscriptions() subscriptionsv1.SubscriptionServiceClient {
 	return subscriptionsv1.NewSubscriptionServiceClient(s.subs)

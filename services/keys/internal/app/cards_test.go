@@ -454,7 +454,7 @@ func TestReservation_LapseAndRelease(t *testing.T) {
 }
 
 // KD-1, KD-3, KD-6: a key card's whole key goes to its partner's Admin agent, recorded in the
-// partner's activity log once per request; another partner's Admin agent is TENANT_MISMATCH, any
+// partner's activity log once per request; another partner's Admin agent gets NOT_FOUND (ID-8), any
 // other role ROLE_REQUIRED.
 func TestRevealKey_KeyCard_KD3(t *testing.T) {
 	h := sqliteHarness(t)
@@ -482,7 +482,7 @@ func TestRevealKey_KeyCard_KD3(t *testing.T) {
 		kind   errs.Kind
 		reason errs.Reason
 	}{
-		"another partner's Admin agent": {partnerUser(partnerB, auth.AdminAgent), errs.PermissionDenied, errs.ReasonTenantMismatch},
+		"another partner's Admin agent": {partnerUser(partnerB, auth.AdminAgent), errs.NotFound, errs.ReasonResourceNotFound}, // ID-8
 		"Sales agent":                   {partnerUser(partnerA, auth.SalesAgent), errs.PermissionDenied, errs.ReasonRoleRequired},
 		"customer Global admin":         {customerUser(customerC, auth.CustomerGlobalAdmin), errs.PermissionDenied, errs.ReasonRoleRequired},
 	} {
