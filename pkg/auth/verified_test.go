@@ -42,7 +42,14 @@ func TestVerifier_RememberedTokenStillExpires(t *testing.T) {
 		t.Errorf("expired remembered token: %v; want TOKEN_EXPIRED", err)
 	}
 
-	tampered := tok[:len(tok)-2] + "AA"
+	// One signature character changed to another (a fixed replacement such as "AA" at the end
+	// can equal what is there, and the last character carries only two bits of the signature).
+	i := len(tok) - 5
+	repl := byte('A')
+	if tok[i] == repl {
+		repl = 'B'
+	}
+	tampered := tok[:i] + string(repl) + tok[i+1:]
 	for range 2 {
 		if _, err := v.Verify(ctx, tampered); errs.ReasonOf(err) != errs.ReasonTokenInvalid {
 			t.Errorf("tampered token: %v; want TOKEN_INVALID", err)
