@@ -59,7 +59,7 @@ func (t *tx) AppendActivity(ctx context.Context, a domain.Activity, scope, reque
 	if store.IsUniqueViolation(err) {
 		return errs.New(errs.AlreadyExists, "", "activity record %q already exists", a.ID).Wrap(err)
 	}
-	if n, err := affected(res, err, "append activity "+a.ID); err != nil {
+	if n, err := store.Affected(res, err, "append activity "+a.ID); err != nil {
 		return err
 	} else if n == 0 {
 		return errs.New(errs.AlreadyExists, "", "request %q already has an activity record", requestID).
@@ -73,7 +73,7 @@ func (t *tx) ActivityOfRequest(ctx context.Context, scope, requestID string) (do
 	if requestID == "" {
 		return domain.Activity{}, false, nil // records of no request are many, and none is the one
 	}
-	return findOne(ctx, t.q, "activity of request "+requestID, scanActivity,
+	return store.FindOne(ctx, t.q, "activity of request "+requestID, scanActivity,
 		`SELECT `+activityCols+` FROM activity WHERE scope = $1 AND request_id = $2`, scope, requestID)
 }
 
@@ -82,14 +82,14 @@ func (t *tx) ActivityOfRequest(ctx context.Context, scope, requestID string) (do
 // other filters apply to the rows of that range.
 func (s *Store) Activities(ctx context.Context, q app.ActivityQuery) ([]domain.Activity, error) {
 	var a store.Args
-	where := equalities(&a, nil, filter{"partner_id", q.PartnerID}, filter{"customer_id", q.CustomerID},
-		filter{"actor_user_id", q.UserID})
+	where := store.Equalities(&a, nil, store.Filter{Col: "partner_id", Value: q.PartnerID},
+		store.Filter{Col: "customer_id", Value: q.CustomerID}, store.Filter{Col: "actor_user_id", Value: q.UserID})
 	if len(q.Actions) > 0 {
 		actions := make([]string, len(q.Actions))
 		for i, act := range q.Actions {
 			actions[i] = string(act)
 		}
-		where = append(where, "action IN ("+inList(&a, actions)+")")
+		where = append(where, "action IN ("+store.InList(&a, actions)+")")
 	}
 	if !q.Start.IsZero() {
 		where = append(where, "occur_time >= "+a.Arg(store.Time(q.Start)))
@@ -97,9 +97,9 @@ func (s *Store) Activities(ctx context.Context, q app.ActivityQuery) ([]domain.A
 	if !q.End.IsZero() {
 		where = append(where, "occur_time < "+a.Arg(store.Time(q.End)))
 	}
-	if cond, ok := keysetAfter(&a, "occur_time", q.AfterTime, q.AfterID); ok {
+	if cond, ok := store.KeysetAfter(&a, "occur_time", q.AfterTime, q.AfterID); ok {
 		where = append(where, cond)
 	}
-	return listRows(ctx, s.db, "activity", scanActivity, `SELECT `+activityCols+` FROM activity`+store.Where(where)+
-		` ORDER BY occur_time, id`+limitClause(&a, q.Limit), a...)
+	return store.ListRows(ctx, s.db, "activity", scanActivity, `SELECT `+activityCols+` FROM activity`+store.Where(where)+
+		` ORDER BY occur_time, id`+store.Limit(&a, q.Limit), a...)
 }

@@ -52,7 +52,7 @@ func nullString(s string) any {
 
 // listCards reads the cards of query.
 func listCards(ctx context.Context, q store.Querier, query string, args ...any) ([]domain.KeyCard, error) {
-	return listRows(ctx, q, "key cards", scanCard, query, args...)
+	return store.ListRows(ctx, q, "key cards", scanCard, query, args...)
 }
 
 // cardsByLookup reads the cards with the given lookup values, keyed by lookup, per idsPerQuery
@@ -62,7 +62,7 @@ func cardsByLookup(ctx context.Context, q store.Querier, lookups []string, lock 
 	for start := 0; start < len(lookups); start += idsPerQuery {
 		var a store.Args
 		cards, err := listCards(ctx, q, `SELECT `+cardCols+` FROM key_cards
-			WHERE lookup IN (`+inList(&a, lookups[start:min(len(lookups), start+idsPerQuery)])+`) ORDER BY id`+lock, a...)
+			WHERE lookup IN (`+store.InList(&a, lookups[start:min(len(lookups), start+idsPerQuery)])+`) ORDER BY id`+lock, a...)
 		if err != nil {
 			return nil, err
 		}
@@ -75,13 +75,13 @@ func cardsByLookup(ctx context.Context, q store.Querier, lookups []string, lock 
 
 // KeyCard implements app.Store.
 func (s *Store) KeyCard(ctx context.Context, id string) (domain.KeyCard, error) {
-	return getByID(ctx, s.db, "key card", `SELECT `+cardCols+` FROM key_cards WHERE id = $1`, id, scanCard)
+	return store.GetByID(ctx, s.db, "key card", `SELECT `+cardCols+` FROM key_cards WHERE id = $1`, id, scanCard)
 }
 
 // KeyCardsByLookup implements app.Store, from the lookup column's UNIQUE index.
 func (s *Store) KeyCardsByLookup(ctx context.Context, lookups []string) (map[string]domain.KeyCard, error) {
 	var out map[string]domain.KeyCard
-	err := s.read(ctx, func(q store.Querier) error {
+	err := s.db.ReadSnapshot(ctx, func(q store.Querier) error {
 		var err error
 		out, err = cardsByLookup(ctx, q, lookups, "")
 		return err
@@ -93,8 +93,8 @@ func (s *Store) KeyCardsByLookup(ctx context.Context, lookups []string) (map[str
 // state filter is the state at q.Now: a card RESERVED by a lapsed reservation is AVAILABLE.
 func (s *Store) KeyCards(ctx context.Context, q app.KeyCardQuery) ([]domain.KeyCard, error) {
 	var a store.Args
-	where := equalities(&a, nil, filter{"partner_id", q.PartnerID}, filter{"batch_id", q.BatchID},
-		filter{"sku_id", q.SkuID})
+	where := store.Equalities(&a, nil, store.Filter{Col: "partner_id", Value: q.PartnerID},
+		store.Filter{Col: "batch_id", Value: q.BatchID}, store.Filter{Col: "sku_id", Value: q.SkuID})
 	switch q.State {
 	case "":
 	case domain.CardAvailable:
@@ -104,11 +104,11 @@ func (s *Store) KeyCards(ctx context.Context, q app.KeyCardQuery) ([]domain.KeyC
 	default:
 		where = append(where, "state = "+a.Arg(string(q.State)))
 	}
-	if cond, ok := keyset(&a, "created_at", "<", q.AfterCreateTime, q.AfterID); ok {
+	if cond, ok := store.Keyset(&a, "created_at", "<", q.AfterCreateTime, q.AfterID); ok {
 		where = append(where, cond)
 	}
 	query := `SELECT ` + cardCols + ` FROM key_cards` + store.Where(where) + ` ORDER BY created_at DESC, id DESC` +
-		limitClause(&a, q.Limit)
+		store.Limit(&a, q.Limit)
 	return listCards(ctx, s.db, query, a...)
 }
 
@@ -139,7 +139,7 @@ func scanBatch(row store.Scanner) (domain.Batch, error) {
 // BatchOfRequest implements app.Tx, from the (scope, request_id) UNIQUE index; the cards come in
 // mint order from the (batch_id, position) one.
 func (t *tx) BatchOfRequest(ctx context.Context, scope, requestID string) (domain.Batch, bool, error) {
-	b, ok, err := findOne(ctx, t.q, "key card batch of request "+requestID, scanBatch,
+	b, ok, err := store.FindOne(ctx, t.q, "key card batch of request "+requestID, scanBatch,
 		`SELECT `+batchCols+` FROM key_card_batches WHERE scope = $1 AND request_id = $2`, scope, requestID)
 	if err != nil || !ok {
 		return domain.Batch{}, false, err
@@ -160,7 +160,7 @@ func (t *tx) InsertBatch(ctx context.Context, b domain.Batch, scope, requestID s
 	res, err := t.q.ExecContext(ctx, `INSERT INTO key_card_batches (`+batchCols+`, scope, request_id)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (scope, request_id) DO NOTHING`,
 		b.ID, b.PartnerID, b.SkuID, b.Seats, string(b.Term), b.Count, store.Time(b.CreateTime), scope, requestID)
-	if n, err := affected(res, err, "insert key card batch "+b.ID); err != nil {
+	if n, err := store.Affected(res, err, "insert key card batch "+b.ID); err != nil {
 		return err
 	} else if n == 0 {
 		return errs.New(errs.AlreadyExists, "", "request_id %q already minted a batch", requestID)
@@ -192,14 +192,14 @@ func insertCards(ctx context.Context, q store.Querier, cards []domain.KeyCard) (
 			if i > start {
 				b.WriteString(", ")
 			}
-			b.WriteString("(" + inList(&a, []any{c.ID, c.BatchID, c.PartnerID, c.SkuID, c.Seats, string(c.Term),
+			b.WriteString("(" + store.InList(&a, []any{c.ID, c.BatchID, c.PartnerID, c.SkuID, c.Seats, string(c.Term),
 				c.Masked, c.Sealed, c.Lookup, string(c.State), nullString(c.ReservationID), store.NullTime(c.ReserveExpiry),
 				c.RedemptionID, c.SubscriptionID, c.CustomerID, store.NullTime(c.RedeemTime), c.Version,
 				store.Time(c.CreateTime), store.Time(c.UpdateTime), i}) + ")")
 		}
 		b.WriteString(" ON CONFLICT (lookup) DO NOTHING")
 		res, err := q.ExecContext(ctx, b.String(), a...)
-		n, err := affected(res, err, "insert key cards")
+		n, err := store.Affected(res, err, "insert key cards")
 		if err != nil {
 			return 0, err
 		}
@@ -268,7 +268,7 @@ func reservationCards(ctx context.Context, q store.Querier, id, lock string) ([]
 // ReservationOfRequest implements app.Tx, from the (scope, request_id) UNIQUE index; nothing is
 // locked.
 func (t *tx) ReservationOfRequest(ctx context.Context, scope, requestID string) (domain.Reservation, bool, error) {
-	r, ok, err := findOne(ctx, t.q, "reservation of request "+requestID, scanReservation,
+	r, ok, err := store.FindOne(ctx, t.q, "reservation of request "+requestID, scanReservation,
 		`SELECT `+reservationCols+` FROM key_reservations WHERE scope = $1 AND request_id = $2`, scope, requestID)
 	if err != nil || !ok {
 		return domain.Reservation{}, false, err
@@ -282,7 +282,7 @@ func (t *tx) ReservationOfRequest(ctx context.Context, scope, requestID string) 
 // Reservation implements app.Tx (PostgreSQL: FOR UPDATE on the reservation's row, then on its
 // cards' rows in ID order).
 func (t *tx) Reservation(ctx context.Context, id string) (domain.Reservation, error) {
-	r, err := getByID(ctx, t.q, "reservation", `SELECT `+reservationCols+` FROM key_reservations WHERE id = $1`+
+	r, err := store.GetByID(ctx, t.q, "reservation", `SELECT `+reservationCols+` FROM key_reservations WHERE id = $1`+
 		t.s.forUpdate, id, scanReservation)
 	if err != nil {
 		return domain.Reservation{}, err
@@ -305,7 +305,7 @@ func (t *tx) InsertReservation(ctx context.Context, r domain.Reservation, scope,
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (scope, request_id) DO NOTHING`,
 		r.ID, r.RedemptionID, string(r.State), store.Time(r.ExpireTime), r.CustomerID, r.SubscriptionID, r.Version,
 		store.Time(r.CreateTime), store.Time(r.UpdateTime), scope, requestID)
-	if n, err := affected(res, err, "insert reservation "+r.ID); err != nil {
+	if n, err := store.Affected(res, err, "insert reservation "+r.ID); err != nil {
 		return err
 	} else if n == 0 {
 		return errs.New(errs.AlreadyExists, "", "request_id %q already made a reservation", requestID)
@@ -322,8 +322,8 @@ func (t *tx) InsertReservation(ctx context.Context, r domain.Reservation, scope,
 	a := store.Args{r.ID, store.Time(r.ExpireTime), store.Time(r.CreateTime)}
 	res, err = t.q.ExecContext(ctx, `UPDATE key_cards SET state = 'RESERVED', reservation_id = $1, reserve_expiry = $2,
 		version = version + 1, updated_at = $3
-		WHERE id IN (`+inList(&a, ids)+`) AND (state = 'AVAILABLE' OR (state = 'RESERVED' AND reserve_expiry <= $3))`, a...)
-	n, err := affected(res, err, "hold cards for reservation "+r.ID)
+		WHERE id IN (`+store.InList(&a, ids)+`) AND (state = 'AVAILABLE' OR (state = 'RESERVED' AND reserve_expiry <= $3))`, a...)
+	n, err := store.Affected(res, err, "hold cards for reservation "+r.ID)
 	if err != nil {
 		return err
 	}
@@ -347,7 +347,7 @@ func (t *tx) ConfirmReservation(ctx context.Context, r domain.Reservation) error
 		customer_id = $4, redeem_time = $5, reserve_expiry = NULL, version = version + 1, updated_at = $5
 		WHERE reservation_id = $1 AND state = 'RESERVED' AND reserve_expiry > $5`,
 		r.ID, r.RedemptionID, r.SubscriptionID, r.CustomerID, now)
-	n, err := affected(res, err, "redeem cards of reservation "+r.ID)
+	n, err := store.Affected(res, err, "redeem cards of reservation "+r.ID)
 	if err != nil {
 		return err
 	}
@@ -368,7 +368,7 @@ func (t *tx) EndReservation(ctx context.Context, r domain.Reservation) error {
 	res, err := t.q.ExecContext(ctx, `UPDATE key_cards SET state = 'AVAILABLE', reservation_id = NULL,
 		reserve_expiry = NULL, version = version + 1, updated_at = $2
 		WHERE reservation_id = $1 AND state = 'RESERVED'`, r.ID, store.Time(r.UpdateTime))
-	if _, err := affected(res, err, "release cards of reservation "+r.ID); err != nil {
+	if _, err := store.Affected(res, err, "release cards of reservation "+r.ID); err != nil {
 		return err
 	}
 	return t.endReservation(ctx, r)
@@ -380,7 +380,7 @@ func (t *tx) endReservation(ctx context.Context, r domain.Reservation) error {
 		version = $5, updated_at = $6
 		WHERE id = $1 AND state = 'HELD' AND version = $7`,
 		r.ID, string(r.State), r.CustomerID, r.SubscriptionID, r.Version, store.Time(r.UpdateTime), r.Version-1)
-	n, err := affected(res, err, "update reservation "+r.ID)
+	n, err := store.Affected(res, err, "update reservation "+r.ID)
 	if err != nil {
 		return err
 	}

@@ -44,7 +44,7 @@ func (t *tx) InsertLink(ctx context.Context, l domain.DownloadLink) error {
 // Link implements app.Tx. It does not lock: a link's record changes only by RevokeLinks, which
 // the entitlement's lock orders.
 func (t *tx) Link(ctx context.Context, id string) (domain.DownloadLink, error) {
-	return getByID(ctx, t.q, "download link", `SELECT `+linkCols+` FROM download_links WHERE id = $1`, id, scanLink)
+	return store.GetByID(ctx, t.q, "download link", `SELECT `+linkCols+` FROM download_links WHERE id = $1`, id, scanLink)
 }
 
 // LinkOfRequest implements app.Tx. The link record does not carry the organisation of the caller
@@ -57,7 +57,7 @@ func (t *tx) LinkOfRequest(ctx context.Context, scope, requestID string) (domain
 	if requestID == "" {
 		return domain.DownloadLink{}, false, nil // no request, nothing to find
 	}
-	return findOne(ctx, t.q, "download link of request "+requestID, scanLink, `SELECT `+linkCols+` FROM download_links
+	return store.FindOne(ctx, t.q, "download link of request "+requestID, scanLink, `SELECT `+linkCols+` FROM download_links
 		WHERE id = (SELECT link_id FROM activity WHERE scope = $1 AND request_id = $2 AND request_id <> ''
 			AND action = $3)
 		AND request_id = $2`, scope, requestID, string(domain.ActionDownloadLinkCreated))
@@ -68,6 +68,6 @@ func (t *tx) LinkOfRequest(ctx context.Context, scope, requestID string) (domain
 func (t *tx) RevokeLinks(ctx context.Context, entitlementID string) (int, error) {
 	res, err := t.q.ExecContext(ctx, `UPDATE download_links SET revoked = TRUE
 		WHERE entitlement_id = $1 AND revoked = FALSE`, entitlementID)
-	n, err := affected(res, err, "revoke download links of entitlement "+entitlementID)
+	n, err := store.Affected(res, err, "revoke download links of entitlement "+entitlementID)
 	return int(n), err
 }

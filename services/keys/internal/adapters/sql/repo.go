@@ -18,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/partnerhub/partnerhub/pkg/errs"
 	"github.com/partnerhub/partnerhub/pkg/store"
@@ -49,48 +48,6 @@ var (
 	_ app.Tx    = (*tx)(nil)
 )
 
-func limitClause(a *store.Args, limit int) string {
-	if limit <= 0 {
-		return ""
-	}
-	return " LIMIT " + a.Arg(limit)
-}
-
-// keysetAfter is the keyset condition "(timeCol, id) > (after, afterID)" when a position is set.
-func keysetAfter(a *store.Args, timeCol string, after time.Time, afterID string) (string, bool) {
-	return keyset(a, timeCol, ">", after, afterID)
-}
-
-// keyset is keysetAfter with the comparison op: ">" for ascending lists, "<" for descending.
-func keyset(a *store.Args, timeCol, op string, after time.Time, afterID string) (string, bool) {
-	if after.IsZero() && afterID == "" {
-		return "", false
-	}
-	return "(" + timeCol + ", id) " + op + " (" + a.Arg(store.Time(after)) + ", " + a.Arg(afterID) + ")", true
-}
-
-// filter is an optional condition "col = value" of a list: none when value is "".
-type filter struct{ col, value string }
-
-// equalities appends to where the conditions of the filters that are set, their values to a.
-func equalities(a *store.Args, where []string, fs ...filter) []string {
-	for _, f := range fs {
-		if f.value != "" {
-			where = append(where, f.col+" = "+a.Arg(f.value))
-		}
-	}
-	return where
-}
-
-// inList returns the placeholders of vals for an IN list, "$3, $4, $5", appending vals to a.
-func inList[T any](a *store.Args, vals []T) string {
-	ph := make([]string, len(vals))
-	for i, v := range vals {
-		ph[i] = a.Arg(v)
-	}
-	return strings.Join(ph, ", ")
-}
-
 // idsPerQuery bounds the IN list of a query that reads the keys or variants of many entitlements,
 // well below the engines' parameter limits (SQLite 32766, PostgreSQL 65535); a page of a list
 // is smaller, so it takes one query.
@@ -114,82 +71,13 @@ func insertRows(ctx context.Context, q store.Querier, table, cols string, n int,
 			if i > start {
 				b.WriteString(", ")
 			}
-			b.WriteString("(" + inList(&a, values(i)) + ")")
+			b.WriteString("(" + store.InList(&a, values(i)) + ")")
 		}
 		if _, err := q.ExecContext(ctx, b.String(), a...); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// getByID reads one row with query (whose $1 is id) and scan; NOT_FOUND names resource and id.
-func getByID[T any](ctx context.Context, q store.Querier, resource, query, id string, scan func(store.Scanner) (T, error)) (T, error) {
-	v, ok, err := findOne(ctx, q, resource+" "+id, scan, query, id)
-	if err == nil && !ok {
-		return v, errs.NotFoundf(resource, id)
-	}
-	return v, err
-}
-
-// findOne reads the row of query with scan, if there is one (ok false: none); what names the
-// row in errors ("activity of request r1").
-func findOne[T any](ctx context.Context, q store.Querier, what string, scan func(store.Scanner) (T, error), query string, args ...any) (v T, ok bool, err error) {
-	v, err = scan(q.QueryRowContext(ctx, query, args...))
-	if errors.Is(err, sql.ErrNoRows) {
-		var zero T
-		return zero, false, nil
-	}
-	if err != nil {
-		var zero T
-		return zero, false, store.MapError(fmt.Errorf("read %s: %w", what, err))
-	}
-	return v, true, nil
-}
-
-// listRows reads the rows of query with scan; what names them in errors ("key cards").
-func listRows[T any](ctx context.Context, q store.Querier, what string, scan func(store.Scanner) (T, error), query string, args ...any) ([]T, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, store.MapError(fmt.Errorf("list %s: %w", what, err))
-	}
-	out, err := store.Collect(rows, what, scan)
-	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", what, err)
-	}
-	return out, nil
-}
-
-// affected is the row count of a statement, or its error (what names the statement).
-func affected(res sql.Result, err error, what string) (int64, error) {
-	if err != nil {
-		return 0, store.MapError(fmt.Errorf("%s: %w", what, err))
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, store.MapError(fmt.Errorf("%s: %w", what, err))
-	}
-	return n, nil
-}
-
-// read runs fn on one snapshot of the committed data. An entitlement is three reads (its row, its
-// keys, its variants), and an update that commits between them would otherwise hand out a mix of
-// two versions: say the keys of an active entitlement after a revocation dropped them. The
-// snapshot is a read-only transaction: REPEATABLE READ on PostgreSQL (which never fails a
-// read-only transaction), a deferred one on SQLite (WAL: a reader beside the writer, snapshot
-// from its first read).
-func (s *Store) read(ctx context.Context, fn func(q store.Querier) error) error {
-	opts := &sql.TxOptions{ReadOnly: true}
-	if s.db.Engine() == store.Postgres {
-		opts.Isolation = sql.LevelRepeatableRead
-	}
-	rtx, err := s.db.BeginTx(ctx, opts)
-	if err != nil {
-		return store.MapError(fmt.Errorf("begin read: %w", err))
-	}
-	// Nothing to commit: ending the transaction either way releases the snapshot.
-	defer func() { _ = rtx.Rollback() }()
-	return fn(rtx)
 }
 
 // ---- entitlements ----
@@ -224,7 +112,7 @@ func scanEntitlement(row store.Scanner) (domain.Entitlement, error) {
 
 // getEntitlement reads the entitlement of query (whose $1 is id) whole; NOT_FOUND names resource.
 func getEntitlement(ctx context.Context, q store.Querier, resource, query, id string) (domain.Entitlement, error) {
-	e, err := getByID(ctx, q, resource, query, id, scanEntitlement)
+	e, err := store.GetByID(ctx, q, resource, query, id, scanEntitlement)
 	if err != nil {
 		return domain.Entitlement{}, err
 	}
@@ -238,7 +126,7 @@ func getEntitlement(ctx context.Context, q store.Querier, resource, query, id st
 // listEntitlements reads the entitlements of query whole: their rows, then the keys and variants
 // of all of them with one query each (per idsPerQuery entitlements).
 func listEntitlements(ctx context.Context, q store.Querier, query string, args ...any) ([]domain.Entitlement, error) {
-	ents, err := listRows(ctx, q, "entitlements", scanEntitlement, query, args...)
+	ents, err := store.ListRows(ctx, q, "entitlements", scanEntitlement, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -299,7 +187,7 @@ func loadParts(ctx context.Context, q store.Querier, ents []domain.Entitlement) 
 func loadKeys(ctx context.Context, q store.Querier, ids []string, add func(entitlementID string, k domain.IssuedKey)) error {
 	var a store.Args
 	rows, err := q.QueryContext(ctx, `SELECT entitlement_id, key_id, key_type, masked, sealed, activation_limit
-		FROM issued_keys WHERE entitlement_id IN (`+inList(&a, ids)+`) ORDER BY entitlement_id, position`, a...)
+		FROM issued_keys WHERE entitlement_id IN (`+store.InList(&a, ids)+`) ORDER BY entitlement_id, position`, a...)
 	if err != nil {
 		return store.MapError(fmt.Errorf("read issued keys: %w", err))
 	}
@@ -326,7 +214,7 @@ func loadVariants(ctx context.Context, q store.Querier, ids []string, add func(e
 	var a store.Args
 	rows, err := q.QueryContext(ctx, `SELECT entitlement_id, variant_id, product_version, language, file_type,
 		operating_system, file_name, size_bytes, sha256
-		FROM variants WHERE entitlement_id IN (`+inList(&a, ids)+`) ORDER BY entitlement_id, position`, a...)
+		FROM variants WHERE entitlement_id IN (`+store.InList(&a, ids)+`) ORDER BY entitlement_id, position`, a...)
 	if err != nil {
 		return store.MapError(fmt.Errorf("read variants: %w", err))
 	}
@@ -349,7 +237,7 @@ func loadVariants(ctx context.Context, q store.Querier, ids []string, add func(e
 // Entitlement implements app.Store.
 func (s *Store) Entitlement(ctx context.Context, id string) (domain.Entitlement, error) {
 	var e domain.Entitlement
-	err := s.read(ctx, func(q store.Querier) error {
+	err := s.db.ReadSnapshot(ctx, func(q store.Querier) error {
 		var err error
 		e, err = getEntitlement(ctx, q, "entitlement", `SELECT `+entCols+` FROM entitlements WHERE id = $1`, id)
 		return err
@@ -360,7 +248,7 @@ func (s *Store) Entitlement(ctx context.Context, id string) (domain.Entitlement,
 // EntitlementOfKey implements app.Store: the key's UNIQUE index gives the entitlement's ID.
 func (s *Store) EntitlementOfKey(ctx context.Context, keyID string) (domain.Entitlement, error) {
 	var e domain.Entitlement
-	err := s.read(ctx, func(q store.Querier) error {
+	err := s.db.ReadSnapshot(ctx, func(q store.Querier) error {
 		var err error
 		e, err = getEntitlement(ctx, q, "key", `SELECT `+entCols+` FROM entitlements
 			WHERE id = (SELECT entitlement_id FROM issued_keys WHERE key_id = $1)`, keyID)
@@ -374,21 +262,21 @@ func (s *Store) EntitlementOfKey(ctx context.Context, keyID string) (domain.Enti
 // the keyset order.
 func (s *Store) Entitlements(ctx context.Context, q app.EntitlementQuery) ([]domain.Entitlement, error) {
 	var a store.Args
-	where := equalities(&a, nil, filter{"customer_id", q.CustomerID}, filter{"partner_id", q.PartnerID},
-		filter{"order_id", q.OrderID})
+	where := store.Equalities(&a, nil, store.Filter{Col: "customer_id", Value: q.CustomerID},
+		store.Filter{Col: "partner_id", Value: q.PartnerID}, store.Filter{Col: "order_id", Value: q.OrderID})
 	if !q.IncludeLicenseOnly { // CA-7: nothing to hand out
 		where = append(where, "kind <> "+a.Arg(string(domain.FulfilLicenseOnly)))
 	}
 	if q.State != "" {
 		where = append(where, "state = "+a.Arg(string(q.State)))
 	}
-	if cond, ok := keyset(&a, "created_at", "<", q.AfterCreateTime, q.AfterID); ok {
+	if cond, ok := store.Keyset(&a, "created_at", "<", q.AfterCreateTime, q.AfterID); ok {
 		where = append(where, cond)
 	}
 	query := `SELECT ` + entCols + ` FROM entitlements` + store.Where(where) + ` ORDER BY created_at DESC, id DESC` +
-		limitClause(&a, q.Limit)
+		store.Limit(&a, q.Limit)
 	var out []domain.Entitlement
-	err := s.read(ctx, func(db store.Querier) error {
+	err := s.db.ReadSnapshot(ctx, func(db store.Querier) error {
 		var err error
 		out, err = listEntitlements(ctx, db, query, a...)
 		return err
@@ -449,7 +337,7 @@ func (t *tx) InsertEntitlement(ctx context.Context, e domain.Entitlement) error 
 	if store.IsUniqueViolation(err) {
 		return errs.New(errs.AlreadyExists, "", "entitlement %q already exists", e.ID).Wrap(err)
 	}
-	if n, err := affected(res, err, "insert entitlement "+e.ID); err != nil {
+	if n, err := store.Affected(res, err, "insert entitlement "+e.ID); err != nil {
 		return err
 	} else if n == 0 {
 		return lineTaken(e)
@@ -497,7 +385,7 @@ func (t *tx) UpdateEntitlement(ctx context.Context, e domain.Entitlement) error 
 	if store.IsUniqueViolation(err) {
 		return lineTaken(e)
 	}
-	if n, err := affected(res, err, "update entitlement "+e.ID); err != nil {
+	if n, err := store.Affected(res, err, "update entitlement "+e.ID); err != nil {
 		return err
 	} else if n != 1 {
 		return t.staleError(ctx, e.ID, e.Version-1)

@@ -64,7 +64,7 @@ func (t *tx) InsertEntry(ctx context.Context, e ledger.Entry) (bool, error) {
 	res, err := t.q.ExecContext(ctx, `INSERT INTO ledger_entries (`+entryCols+`) VALUES ($1, $2, $3, $4, $5, $6,
 		$7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
 		ON CONFLICT (entry_key) DO NOTHING`, entryValues(e)...)
-	n, err := affected(res, err, "insert ledger entry "+e.Key.String())
+	n, err := store.Affected(res, err, "insert ledger entry "+e.Key.String())
 	if err != nil {
 		return false, err
 	}
@@ -73,6 +73,6 @@ func (t *tx) InsertEntry(ctx context.Context, e ledger.Entry) (bool, error) {
 
 // Entries implements app.Store from the (partner_id, invoice_month, created_at, entry_key) index.
 func (s *Store) Entries(ctx context.Context, partnerID string, month ledger.Month) ([]ledger.Entry, error) {
-	return listRows(ctx, s.db, "ledger entries", scanEntry, `SELECT `+entryCols+` FROM ledger_entries
+	return store.ListRows(ctx, s.db, "ledger entries", scanEntry, `SELECT `+entryCols+` FROM ledger_entries
 		WHERE partner_id = $1 AND invoice_month = $2 ORDER BY created_at, entry_key`, partnerID, month.String())
 }

@@ -195,7 +195,7 @@ func loadLines(ctx context.Context, q store.Querier, orders []domain.Order) erro
 			auto_renew, key_type, has_downloads, unit_period_minor, unit_period_currency, unit_term_minor,
 			unit_term_currency, tax_inclusive, policy, window_days, state, subscription_id, entitlement_id, charge_id,
 			complete_time, failure, cancellation
-			FROM order_lines WHERE order_id IN (`+inList(&a, ids)+`) ORDER BY order_id, position`, a...)
+			FROM order_lines WHERE order_id IN (`+store.InList(&a, ids)+`) ORDER BY order_id, position`, a...)
 		if err != nil {
 			return store.MapError(fmt.Errorf("read order lines: %w", err))
 		}
@@ -225,7 +225,7 @@ func collectLines(rows *sql.Rows, add func(orderID string, l domain.OrderLine)) 
 
 // listOrders reads the orders of query whole: their rows, then the lines of all of them.
 func listOrders(ctx context.Context, q store.Querier, query string, args ...any) ([]domain.Order, error) {
-	orders, err := listRows(ctx, q, "orders", scanOrder, query, args...)
+	orders, err := store.ListRows(ctx, q, "orders", scanOrder, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -237,7 +237,7 @@ func listOrders(ctx context.Context, q store.Querier, query string, args ...any)
 
 // findOrder reads the order of query whole, if there is one.
 func findOrder(ctx context.Context, q store.Querier, what, query string, args ...any) (domain.Order, bool, error) {
-	o, ok, err := findOne(ctx, q, what, scanOrder, query, args...)
+	o, ok, err := store.FindOne(ctx, q, what, scanOrder, query, args...)
 	if err != nil || !ok {
 		return domain.Order{}, ok, err
 	}
@@ -260,7 +260,7 @@ func getOrder(ctx context.Context, q store.Querier, query, id string) (domain.Or
 // Order implements app.Store, on one snapshot (the row and its lines).
 func (s *Store) Order(ctx context.Context, id string) (domain.Order, error) {
 	var o domain.Order
-	err := s.read(ctx, func(q store.Querier) error {
+	err := s.db.ReadSnapshot(ctx, func(q store.Querier) error {
 		var err error
 		o, err = getOrder(ctx, q, `SELECT `+orderCols+` FROM orders WHERE id = $1`, id)
 		return err
@@ -273,17 +273,18 @@ func (s *Store) Order(ctx context.Context, id string) (domain.Order, error) {
 // order; the lines of the page come with one more query.
 func (s *Store) Orders(ctx context.Context, q app.OrderQuery) ([]domain.Order, error) {
 	var a store.Args
-	where := equalities(&a, nil, filter{"partner_id", q.PartnerID}, filter{"customer_id", q.CustomerID})
+	where := store.Equalities(&a, nil, store.Filter{Col: "partner_id", Value: q.PartnerID},
+		store.Filter{Col: "customer_id", Value: q.CustomerID})
 	if len(q.States) > 0 {
-		where = append(where, "state IN ("+inList(&a, statesOf(q.States))+")")
+		where = append(where, "state IN ("+store.InList(&a, statesOf(q.States))+")")
 	}
-	if cond, ok := keyset(&a, "created_at", "<", q.BeforeCreateTime, q.BeforeID); ok {
+	if cond, ok := store.Keyset(&a, "created_at", "<", q.BeforeCreateTime, q.BeforeID); ok {
 		where = append(where, cond)
 	}
 	query := `SELECT ` + orderCols + ` FROM orders` + store.Where(where) + ` ORDER BY created_at DESC, id DESC` +
-		limitClause(&a, q.Limit)
+		store.Limit(&a, q.Limit)
 	var out []domain.Order
-	err := s.read(ctx, func(db store.Querier) error {
+	err := s.db.ReadSnapshot(ctx, func(db store.Querier) error {
 		var err error
 		out, err = listOrders(ctx, db, query, a...)
 		return err
@@ -332,7 +333,7 @@ func (t *tx) InsertOrder(ctx context.Context, o domain.Order, scope string, sg d
 	if store.IsUniqueViolation(err) {
 		return errs.New(errs.AlreadyExists, "", "order %q already exists", o.ID).Wrap(err)
 	}
-	if n, err := affected(res, err, "insert order "+o.ID); err != nil {
+	if n, err := store.Affected(res, err, "insert order "+o.ID); err != nil {
 		return err
 	} else if n == 0 {
 		return errs.New(errs.AlreadyExists, "", "request %q already placed an order", o.RequestID).
@@ -373,7 +374,7 @@ func (t *tx) UpdateOrder(ctx context.Context, o domain.Order) error {
 		return errs.New(errs.AlreadyExists, "", "request %q already placed an order", o.RequestID).
 			With("request_id", o.RequestID).Wrap(err)
 	}
-	if n, err := affected(res, err, "update order "+o.ID); err != nil {
+	if n, err := store.Affected(res, err, "update order "+o.ID); err != nil {
 		return err
 	} else if n != 1 {
 		return staleError(ctx, t.q, "order", "orders", "id", o.ID, o.Version-1)

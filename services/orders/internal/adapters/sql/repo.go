@@ -60,24 +60,6 @@ type tx struct {
 	q *sql.Tx
 }
 
-// read runs fn on one snapshot of the committed data. An order is two reads (its row, its
-// lines), and an update that commits between them would otherwise hand out a mix of two
-// versions. The snapshot is a read-only transaction: REPEATABLE READ on PostgreSQL (which never
-// fails a read-only transaction), a deferred one on SQLite.
-func (s *Store) read(ctx context.Context, fn func(q store.Querier) error) error {
-	opts := &sql.TxOptions{ReadOnly: true}
-	if s.db.Engine() == store.Postgres {
-		opts.Isolation = sql.LevelRepeatableRead
-	}
-	rtx, err := s.db.BeginTx(ctx, opts)
-	if err != nil {
-		return store.MapError(fmt.Errorf("begin read: %w", err))
-	}
-	// Nothing to commit: ending the transaction either way releases the snapshot.
-	defer func() { _ = rtx.Rollback() }()
-	return fn(rtx)
-}
-
 // ---- cursors ----
 
 // Cursor implements app.Store: 0 when the cursor was never set.
@@ -105,44 +87,6 @@ func (t *tx) SetCursor(ctx context.Context, name string, value int64) error {
 
 // ---- helpers ----
 
-func limitClause(a *store.Args, limit int) string {
-	if limit <= 0 {
-		return ""
-	}
-	return " LIMIT " + a.Arg(limit)
-}
-
-// keyset is the keyset condition "(timeCol, id) op (at, atID)" when a position is set: op "<"
-// for newest-first lists.
-func keyset(a *store.Args, timeCol, op string, at time.Time, atID string) (string, bool) {
-	if at.IsZero() && atID == "" {
-		return "", false
-	}
-	return "(" + timeCol + ", id) " + op + " (" + a.Arg(store.Time(at)) + ", " + a.Arg(atID) + ")", true
-}
-
-// filter is an optional condition "col = value" of a list: none when value is "".
-type filter struct{ col, value string }
-
-// equalities appends to where the conditions of the filters that are set, their values to a.
-func equalities(a *store.Args, where []string, fs ...filter) []string {
-	for _, f := range fs {
-		if f.value != "" {
-			where = append(where, f.col+" = "+a.Arg(f.value))
-		}
-	}
-	return where
-}
-
-// inList returns the placeholders of vals for an IN list, "$3, $4, $5", appending vals to a.
-func inList[T any](a *store.Args, vals []T) string {
-	ph := make([]string, len(vals))
-	for i, v := range vals {
-		ph[i] = a.Arg(v)
-	}
-	return strings.Join(ph, ", ")
-}
-
 // idsPerQuery bounds the IN list of a query that reads the lines of many orders, well below the
 // engines' parameter limits (SQLite 32766, PostgreSQL 65535); a page of a list is smaller, so it
 // takes one query.
@@ -168,53 +112,13 @@ func insertRows(ctx context.Context, q store.Querier, table, cols string, n int,
 			if err != nil {
 				return err
 			}
-			b.WriteString("(" + inList(&a, vals) + ")")
+			b.WriteString("(" + store.InList(&a, vals) + ")")
 		}
 		if _, err := q.ExecContext(ctx, b.String(), a...); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// findOne reads the row of query with scan, if there is one (ok false: none); what names the
-// row in errors ("order of request r1").
-func findOne[T any](ctx context.Context, q store.Querier, what string, scan func(store.Scanner) (T, error), query string, args ...any) (v T, ok bool, err error) {
-	v, err = scan(q.QueryRowContext(ctx, query, args...))
-	if errors.Is(err, sql.ErrNoRows) {
-		var zero T
-		return zero, false, nil
-	}
-	if err != nil {
-		var zero T
-		return zero, false, store.MapError(fmt.Errorf("read %s: %w", what, err))
-	}
-	return v, true, nil
-}
-
-// listRows reads the rows of query with scan; what names them in errors ("orders").
-func listRows[T any](ctx context.Context, q store.Querier, what string, scan func(store.Scanner) (T, error), query string, args ...any) ([]T, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, store.MapError(fmt.Errorf("list %s: %w", what, err))
-	}
-	out, err := store.Collect(rows, what, scan)
-	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", what, err)
-	}
-	return out, nil
-}
-
-// affected is the row count of a statement, or its error (what names the statement).
-func affected(res sql.Result, err error, what string) (int64, error) {
-	if err != nil {
-		return 0, store.MapError(fmt.Errorf("%s: %w", what, err))
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, store.MapError(fmt.Errorf("%s: %w", what, err))
-	}
-	return n, nil
 }
 
 // staleError is the error of an update of the row id of table (named resource in errors) that

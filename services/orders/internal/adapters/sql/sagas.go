@@ -111,7 +111,7 @@ func (t *tx) insertSaga(ctx context.Context, r app.SagaRecord) error {
 
 // Saga implements app.Tx (PostgreSQL: FOR UPDATE).
 func (t *tx) Saga(ctx context.Context, orderID string) (app.SagaRecord, error) {
-	r, ok, err := findOne(ctx, t.q, "saga of order "+orderID, scanSaga,
+	r, ok, err := store.FindOne(ctx, t.q, "saga of order "+orderID, scanSaga,
 		`SELECT `+sagaCols+` FROM sagas WHERE order_id = $1`+t.s.forUpdate, orderID)
 	if err == nil && !ok {
 		return app.SagaRecord{}, errs.NotFoundf("saga", orderID)
@@ -130,7 +130,7 @@ func (t *tx) PutSaga(ctx context.Context, r app.SagaRecord) error {
 	res, err := t.q.ExecContext(ctx, `UPDATE sagas SET status = $2, tasks = $3, failure = $4, next_run = $5,
 		lease_owner = $6, lease_until = $7, version = $8
 		WHERE order_id = $1 AND version = $9`, append(vals, r.Version-1)...)
-	if n, err := affected(res, err, "put saga of order "+r.Saga.OrderID); err != nil {
+	if n, err := store.Affected(res, err, "put saga of order "+r.Saga.OrderID); err != nil {
 		return err
 	} else if n != 1 {
 		return staleError(ctx, t.q, "saga", "sagas", "order_id", r.Saga.OrderID, r.Version-1)
@@ -148,8 +148,8 @@ func (s *Store) DueSagas(ctx context.Context, now time.Time, limit int) ([]strin
 		WHERE (status = 'RUNNING' OR status = 'COMPENSATING')
 		AND (next_run IS NULL OR next_run <= ` + n + `)
 		AND (lease_until IS NULL OR lease_until <= ` + n + `)
-		ORDER BY next_run NULLS FIRST, order_id` + limitClause(&a, limit)
-	return listRows(ctx, s.db, "due sagas", func(row store.Scanner) (string, error) {
+		ORDER BY next_run NULLS FIRST, order_id` + store.Limit(&a, limit)
+	return store.ListRows(ctx, s.db, "due sagas", func(row store.Scanner) (string, error) {
 		var id string
 		err := row.Scan(&id)
 		return id, err

@@ -104,7 +104,7 @@ func (s *Store) Events(ctx context.Context, q app.EventQuery) ([]domain.Event, e
 		where = append(where, "type IN ("+strings.Join(in, ", ")+")")
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT `+eventCols+` FROM events`+store.Where(where)+
-		` ORDER BY sequence`+limitClause(&a, q.Limit), a...)
+		` ORDER BY sequence`+store.Limit(&a, q.Limit), a...)
 	if err != nil {
 		return nil, store.MapError(fmt.Errorf("list events: %w", err))
 	}

@@ -51,13 +51,6 @@ func New(db *store.DB, nextDue func(domain.Subscription) (time.Time, bool)) *Sto
 
 var _ app.Store = (*Store)(nil)
 
-func limitClause(a *store.Args, limit int) string {
-	if limit <= 0 {
-		return ""
-	}
-	return " LIMIT " + a.Arg(limit)
-}
-
 // ---- subscriptions ----
 
 // subCols are the columns scanSubscription reads, in the order subValues binds them ($1..$30);
@@ -133,20 +126,7 @@ func scanSubscriptions(rows *sql.Rows) ([]domain.Subscription, error) {
 }
 
 func getSubscription(ctx context.Context, q store.Querier, id, lock string) (domain.Subscription, error) {
-	return getByID(ctx, q, "subscription", `SELECT `+subCols+` FROM subscriptions WHERE id = $1`+lock, id, scanSubscription)
-}
-
-// getByID reads one row of resource by its ID with query (whose $1 is the ID) and scan;
-// errs.NotFound when there is none.
-func getByID[T any](ctx context.Context, q store.Querier, resource, query, id string, scan func(store.Scanner) (T, error)) (T, error) {
-	v, err := scan(q.QueryRowContext(ctx, query, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return v, errs.NotFoundf(resource, id)
-	}
-	if err != nil {
-		return v, store.MapError(fmt.Errorf("read %s %s: %w", resource, id, err))
-	}
-	return v, nil
+	return store.GetByID(ctx, q, "subscription", `SELECT `+subCols+` FROM subscriptions WHERE id = $1`+lock, id, scanSubscription)
 }
 
 // Subscription implements app.Store.
@@ -186,7 +166,7 @@ func (s *Store) Subscriptions(ctx context.Context, q app.ListQuery) ([]domain.Su
 		where = append(where, "(created_at, id) > ("+a.Arg(store.Time(q.AfterCreateTime))+", "+a.Arg(q.AfterID)+")")
 	}
 	query := `SELECT ` + subCols + ` FROM subscriptions` + store.Where(where) + ` ORDER BY created_at, id` +
-		limitClause(&a, q.Limit)
+		store.Limit(&a, q.Limit)
 	rows, err := s.db.QueryContext(ctx, query, a...)
 	if err != nil {
 		return nil, store.MapError(fmt.Errorf("list subscriptions: %w", err))
@@ -389,7 +369,7 @@ func (s *Store) Due(ctx context.Context, now time.Time, after app.DueCursor, lim
 		where = append(where, "(next_due, id) > ("+a.Arg(store.Time(after.Due))+", "+a.Arg(after.ID)+")")
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT `+subCols+`, next_due FROM subscriptions`+store.Where(where)+
-		` ORDER BY next_due, id`+limitClause(&a, limit), a...)
+		` ORDER BY next_due, id`+store.Limit(&a, limit), a...)
 	if err != nil {
 		return app.DueBatch{}, store.MapError(fmt.Errorf("read due subscriptions: %w", err))
 	}

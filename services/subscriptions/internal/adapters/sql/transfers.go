@@ -98,7 +98,7 @@ func scanTransfer(row store.Scanner) (domain.Transfer, error) {
 }
 
 func getTransfer(ctx context.Context, q store.Querier, id, lock string) (domain.Transfer, error) {
-	return getByID(ctx, q, "transfer", `SELECT `+transferCols+` FROM transfers WHERE id = $1`+lock, id, scanTransfer)
+	return store.GetByID(ctx, q, "transfer", `SELECT `+transferCols+` FROM transfers WHERE id = $1`+lock, id, scanTransfer)
 }
 
 // Transfer implements app.Store.
@@ -138,7 +138,7 @@ func (s *Store) Transfers(ctx context.Context, q app.TransferQuery) ([]domain.Tr
 		where = append(where, "(created_at, id) < ("+a.Arg(store.Time(q.BeforeCreateTime))+", "+a.Arg(q.BeforeID)+")")
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT `+transferCols+` FROM transfers`+store.Where(where)+
-		` ORDER BY created_at DESC, id DESC`+limitClause(&a, q.Limit), a...)
+		` ORDER BY created_at DESC, id DESC`+store.Limit(&a, q.Limit), a...)
 	if err != nil {
 		return nil, store.MapError(fmt.Errorf("list transfers: %w", err))
 	}
