@@ -12,6 +12,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/google/uuid"
 )
 
 // Domain is the google.rpc.ErrorInfo domain of every partnerhub error.
@@ -150,6 +152,16 @@ func Invalid(field, format string, args ...any) error {
 	var v Violations
 	v.Add(field, format, args...)
 	return v.Err()
+}
+
+// CheckUUID returns an INVALID_ARGUMENT error naming field unless id is a UUID in its canonical
+// 36-character form (uuid.Parse also takes braces, URNs and bare hex, which would let one ID be
+// spelled several ways).
+func CheckUUID(field, id string) error {
+	if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
+		return Invalid(field, "must be a UUID, e.g. 3f0c2a4e-8d1b-4c5a-9e7f-1a2b3c4d5e6f")
+	}
+	return nil
 }
 
 // NotFoundf returns a NOT_FOUND error for a resource that does not exist or is not visible to the

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/anypb"
 
+	"github.com/partnerhub/partnerhub/pkg/auth"
 	"github.com/partnerhub/partnerhub/pkg/errs"
 )
 
@@ -94,6 +95,22 @@ func UnaryServerInterceptor(s *Store, scope func(ctx context.Context) string) gr
 		}
 		return resp, nil
 	}
+}
+
+// Scope partitions request IDs by the caller's organisation, so that one tenant's IDs never meet
+// another's: the effective principal's organisation kind and ID, or "anonymous" for a public
+// call. Handlers that deduplicate by request ID themselves (ServeConfig.NotReplayed) use the same.
+func Scope(ctx context.Context) string {
+	if p, ok := auth.FromContext(ctx); ok {
+		return ScopeOf(p)
+	}
+	return "anonymous"
+}
+
+// ScopeOf is Scope of a principal.
+func ScopeOf(p auth.Principal) string {
+	e := p.Effective()
+	return string(e.OrgKind) + ":" + e.OrgID
 }
 
 func validateRequestID(id string) error {

@@ -187,16 +187,8 @@ func (rt *Runtime) Serve(ctx context.Context, sc ServeConfig) error {
 	replayed := selector.MatchFunc(func(_ context.Context, c interceptors.CallMeta) bool {
 		return !slices.Contains(sc.NotReplayed, c.FullMethod())
 	})
-	// Request IDs are partitioned by the caller's organisation: one tenant's IDs never meet
-	// another's.
-	scope := func(ctx context.Context) string {
-		if p, ok := auth.FromContext(ctx); ok {
-			return string(p.Effective().OrgKind) + ":" + p.Effective().OrgID
-		}
-		return "anonymous"
-	}
 	unary := append([]grpc.UnaryServerInterceptor{
-		selector.UnaryServerInterceptor(idempotency.UnaryServerInterceptor(rt.Idem, scope), replayed),
+		selector.UnaryServerInterceptor(idempotency.UnaryServerInterceptor(rt.Idem, idempotency.Scope), replayed),
 	}, sc.Unary...)
 	srv, err := server.New(server.Config{
 		Name:      rt.Base.Name,

@@ -98,12 +98,6 @@ func requestCaller(ctx context.Context, requestID string) (auth.Principal, error
 	return p, nil
 }
 
-// scope partitions request IDs by the caller's organisation, as the idempotency interceptor does.
-func scope(p auth.Principal) string {
-	e := p.Effective()
-	return string(e.OrgKind) + ":" + e.OrgID
-}
-
 // actor is who acts, as the activity log records it (KD-6).
 func actor(p auth.Principal) domain.Actor {
 	e := p.Effective()
@@ -142,12 +136,7 @@ func (a *App) canSee(ctx context.Context, p auth.Principal, e domain.Entitlement
 }
 
 // checkID refuses an ID that is not a UUID.
-func checkID(field, id string) error {
-	if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
-		return errs.Invalid(field, "must be a UUID, e.g. 3f0c2a4e-8d1b-4c5a-9e7f-1a2b3c4d5e6f")
-	}
-	return nil
-}
+func checkID(field, id string) error { return errs.CheckUUID(field, id) }
 
 // checkRequestID refuses a missing or oversized request ID.
 func checkRequestID(id string) error {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/partnerhub/partnerhub/pkg/auth"
 	"github.com/partnerhub/partnerhub/pkg/errs"
+	"github.com/partnerhub/partnerhub/pkg/idempotency"
 	"github.com/partnerhub/partnerhub/pkg/paging"
 	"github.com/partnerhub/partnerhub/services/keys/internal/domain"
 	"github.com/partnerhub/partnerhub/services/keys/internal/sealing"
@@ -139,18 +140,18 @@ func (a *App) MintKeyCards(ctx context.Context, in MintInput) (domain.Batch, err
 	}
 	var out domain.Batch
 	err = a.store.TxLocking(ctx, func(ctx context.Context, tx Tx) error {
-		had, ok, err := tx.BatchOfRequest(ctx, scope(p), in.RequestID)
+		had, ok, err := tx.BatchOfRequest(ctx, idempotency.ScopeOf(p), in.RequestID)
 		if err != nil {
 			return err
 		}
 		if !ok {
-			err = tx.InsertBatch(ctx, b, scope(p), in.RequestID)
+			err = tx.InsertBatch(ctx, b, idempotency.ScopeOf(p), in.RequestID)
 			if errs.KindOf(err) != errs.AlreadyExists {
 				out = b
 				return err
 			}
 			// A concurrent retry of the request committed first: answer with its batch.
-			if had, ok, err = tx.BatchOfRequest(ctx, scope(p), in.RequestID); err != nil {
+			if had, ok, err = tx.BatchOfRequest(ctx, idempotency.ScopeOf(p), in.RequestID); err != nil {
 				return err
 			} else if !ok {
 				return errs.New(errs.Aborted, "", "the batch of request_id %q changed concurrently; retry", in.RequestID)
@@ -360,7 +361,7 @@ func (a *App) ReserveProductKeys(ctx context.Context, in ReserveInput) (domain.R
 		ExpireTime: expires, Version: 1, CreateTime: now, UpdateTime: now}
 	var out domain.Reservation
 	err = a.store.TxLocking(ctx, func(ctx context.Context, tx Tx) error {
-		had, ok, err := tx.ReservationOfRequest(ctx, scope(p), in.RequestID)
+		had, ok, err := tx.ReservationOfRequest(ctx, idempotency.ScopeOf(p), in.RequestID)
 		if err != nil {
 			return err
 		}
@@ -392,10 +393,10 @@ func (a *App) ReserveProductKeys(ctx context.Context, in ReserveInput) (domain.R
 			c.Card = held[i]
 			next.Cards[i] = c
 		}
-		err = tx.InsertReservation(ctx, next, scope(p), in.RequestID)
+		err = tx.InsertReservation(ctx, next, idempotency.ScopeOf(p), in.RequestID)
 		if errs.KindOf(err) == errs.AlreadyExists {
 			// A concurrent retry of the request committed first: answer with its reservation.
-			if had, ok, err = tx.ReservationOfRequest(ctx, scope(p), in.RequestID); err != nil {
+			if had, ok, err = tx.ReservationOfRequest(ctx, idempotency.ScopeOf(p), in.RequestID); err != nil {
 				return err
 			} else if !ok {
 				return errs.New(errs.Aborted, "", "the reservation of request_id %q changed concurrently; retry", in.RequestID)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/partnerhub/partnerhub/pkg/auth"
 	"github.com/partnerhub/partnerhub/pkg/errs"
+	"github.com/partnerhub/partnerhub/pkg/idempotency"
 	"github.com/partnerhub/partnerhub/services/keys/internal/domain"
 	"github.com/partnerhub/partnerhub/services/keys/internal/sealing"
 )
@@ -62,7 +63,7 @@ func (a *App) CreateDownloadLink(ctx context.Context, in LinkInput) (IssuedLink,
 		// Tokens carry whole seconds; the record says what the token says.
 		ExpireTime: now.Add(in.TTL).Truncate(time.Second), CreateTime: now}
 	err = a.store.Tx(ctx, func(ctx context.Context, tx Tx) error {
-		had, ok, err := tx.LinkOfRequest(ctx, scope(p), in.RequestID)
+		had, ok, err := tx.LinkOfRequest(ctx, idempotency.ScopeOf(p), in.RequestID)
 		switch {
 		case err != nil:
 			return err
@@ -86,7 +87,7 @@ func (a *App) CreateDownloadLink(ctx context.Context, in LinkInput) (IssuedLink,
 		return tx.AppendActivity(ctx, domain.Activity{ID: a.opts.NewID(), Action: domain.ActionDownloadLinkCreated,
 			Actor: actor(p), PartnerID: e.PartnerID, CustomerID: e.CustomerID, EntitlementID: e.ID,
 			ProductName: e.ProductName, VariantID: v.ID, LinkID: link.ID, Time: now, PeerAddress: in.PeerAddress,
-			UserAgent: in.UserAgent}, scope(p), in.RequestID) // LinkOfRequest finds the link by this record
+			UserAgent: in.UserAgent}, idempotency.ScopeOf(p), in.RequestID) // LinkOfRequest finds the link by this record
 	})
 	if err != nil {
 		return IssuedLink{}, err

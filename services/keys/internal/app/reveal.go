@@ -6,6 +6,7 @@ import (
 
 	"github.com/partnerhub/partnerhub/pkg/auth"
 	"github.com/partnerhub/partnerhub/pkg/errs"
+	"github.com/partnerhub/partnerhub/pkg/idempotency"
 	"github.com/partnerhub/partnerhub/services/keys/internal/domain"
 )
 
@@ -118,7 +119,7 @@ func (a *App) recordReveal(ctx context.Context, p auth.Principal, in RevealInput
 	check func(ctx context.Context, tx Tx) error,
 ) (domain.Activity, error) {
 	err := a.store.Tx(ctx, func(ctx context.Context, tx Tx) error {
-		had, ok, err := tx.ActivityOfRequest(ctx, scope(p), in.RequestID)
+		had, ok, err := tx.ActivityOfRequest(ctx, idempotency.ScopeOf(p), in.RequestID)
 		switch {
 		case err != nil:
 			return err
@@ -134,7 +135,7 @@ func (a *App) recordReveal(ctx context.Context, p auth.Principal, in RevealInput
 				return err
 			}
 		}
-		return tx.AppendActivity(ctx, rec, scope(p), in.RequestID)
+		return tx.AppendActivity(ctx, rec, idempotency.ScopeOf(p), in.RequestID)
 	})
 	if err != nil {
 		return domain.Activity{}, err

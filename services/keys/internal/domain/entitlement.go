@@ -118,6 +118,15 @@ func (e Entitlement) Key(id string) (IssuedKey, bool) {
 	return IssuedKey{}, false
 }
 
+// ListedKeys are the keys a list shows: none on a revoked entitlement (OR-3, KD-7: "revoked items
+// included without key"), though the entitlement keeps their masked forms for its records.
+func (e Entitlement) ListedKeys() []IssuedKey {
+	if e.State == EntitlementRevoked {
+		return nil
+	}
+	return e.Keys
+}
+
 // Variant returns the variant with ID id, and whether the entitlement has it.
 func (e Entitlement) Variant(id string) (Variant, bool) {
 	for _, v := range e.Variants {

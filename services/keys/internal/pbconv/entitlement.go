@@ -23,7 +23,7 @@ func EntitlementPB(e domain.Entitlement) *keysv1.Entitlement {
 		FulfilmentKind:           FulfilmentKindPB(e.Kind),
 		Quantity:                 e.Quantity,
 		State:                    EntitlementStatePB(e.State),
-		Keys:                     entitlementKeysPB(e),
+		Keys:                     MaskedKeysPB(e.ListedKeys()),
 		DownloadVariants:         VariantsPB(e.Variants),
 		InstallationInstructions: e.Instructions,
 		RevokeTime:               pbtime.From(e.RevokeTime),
@@ -126,13 +126,4 @@ func DownloadPB(d app.Download) *keysv1.ResolveDownloadLinkResponse {
 		EntitlementId:   d.Entitlement.ID,
 		ActivityId:      d.ActivityID,
 	}
-}
-
-// entitlementKeysPB is an entitlement's keys as lists show them: masked, and none on a revoked
-// entitlement (KD-7, OR-3: "revoked items included without key").
-func entitlementKeysPB(e domain.Entitlement) []*keysv1.MaskedKey {
-	if e.State == domain.EntitlementRevoked {
-		return nil
-	}
-	return MaskedKeysPB(e.Keys)
 }

@@ -125,12 +125,7 @@ func (a *App) readOnly(ctx context.Context, v auth.Principal, s domain.Subscript
 }
 
 // checkID refuses a malformed subscription ID before any lookup.
-func checkID(field, id string) error {
-	if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
-		return errs.Invalid(field, "must be a UUID, e.g. 3f0c2a4e-8d1b-4c5a-9e7f-1a2b3c4d5e6f")
-	}
-	return nil
-}
+func checkID(field, id string) error { return errs.CheckUUID(field, id) }
 
 // view reads one subscription as the caller sees it.
 func (a *App) view(ctx context.Context, id string) (View, auth.Principal, error) {
