@@ -2,26 +2,20 @@ package catalog_test
 
 import (
 	"context"
-	"net"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
-	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	catalogv1 "github.com/partnerhub/partnerhub/gen/partnerhub/catalog/v1"
 	commonv1 "github.com/partnerhub/partnerhub/gen/partnerhub/common/v1"
-	"github.com/partnerhub/partnerhub/pkg/auth"
 	"github.com/partnerhub/partnerhub/pkg/errs"
-	"github.com/partnerhub/partnerhub/pkg/svc"
 	"github.com/partnerhub/partnerhub/services/orders/internal/adapters/catalog"
+	"github.com/partnerhub/partnerhub/services/orders/internal/adapters/peertest"
 	"github.com/partnerhub/partnerhub/services/orders/internal/app"
 	"github.com/partnerhub/partnerhub/services/orders/internal/domain"
 )
@@ -37,7 +31,7 @@ type fake struct {
 }
 
 func (f *fake) GetSku(ctx context.Context, req *catalogv1.GetSkuRequest) (*catalogv1.GetSkuResponse, error) {
-	f.auth = append(f.auth, authOf(ctx))
+	f.auth = append(f.auth, peertest.AuthOf(ctx))
 	switch req.GetSkuId() {
 	case "WS:0001", "RES:0001":
 		return &catalogv1.GetSkuResponse{Sku: &catalogv1.Sku{SkuId: req.GetSkuId(), ProductId: "WS", DisplayName: "Windows Server",
@@ -75,47 +69,17 @@ func (f *fake) GetPrice(_ context.Context, req *catalogv1.GetPriceRequest) (*cat
 		BillingPeriodsPerTerm: 3, TermPrice: &commonv1.Money{AmountMinor: 12000, CurrencyCode: "AUD"}, TaxInclusive: true}}, nil
 }
 
-func authOf(ctx context.Context) string {
-	md, _ := metadata.FromIncomingContext(ctx)
-	return strings.Join(md.Get("authorization"), ",")
-}
-
-type tokens struct{}
-
-func (tokens) Token(_ context.Context, obo *auth.Principal) (string, error) {
-	if obo == nil {
-		return "own", nil
-	}
-	return "obo:" + obo.Subject, nil
-}
-
 func dial(t *testing.T, f *fake) *catalog.Catalog {
 	t.Helper()
-	lis := bufconn.Listen(1 << 20)
-	gs := grpc.NewServer()
-	catalogv1.RegisterCatalogServiceServer(gs, f)
-	go func() { _ = gs.Serve(lis) }()
-	t.Cleanup(gs.Stop)
-	conn, err := grpc.NewClient("passthrough:///bufnet", grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithPerRPCCredentials(svc.TokenCredentials(tokens{})),
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
+	conn := peertest.Dial(t, func(gs *grpc.Server) { catalogv1.RegisterCatalogServiceServer(gs, f) }, peertest.WithTokens())
 	return catalog.New(conn)
-}
-
-func agentCtx() context.Context {
-	return auth.WithPrincipal(context.Background(), auth.Principal{Subject: "user-1", OrgID: "partner-1",
-		OrgKind: auth.OrgPartner, Roles: []auth.Role{auth.AdminAgent}})
 }
 
 // CA-4, CA-5, CA-7, CA-10, CA-11: the offer carries the SKU's policies and the market's price.
 func TestOffer(t *testing.T) {
 	f := &fake{}
 	c := dial(t, f)
-	got, err := c.Offer(agentCtx(), "WS:0001", "AU", domain.TermP3Y, domain.PlanAnnual)
+	got, err := c.Offer(peertest.AgentCtx(), "WS:0001", "AU", domain.TermP3Y, domain.PlanAnnual)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +108,7 @@ func TestOffer(t *testing.T) {
 		}
 	}
 	// Perpetual, one time.
-	if _, err := c.Offer(agentCtx(), "WS:0001", "DE", domain.TermPerpetual, domain.PlanOneTime); err != nil ||
+	if _, err := c.Offer(peertest.AgentCtx(), "WS:0001", "DE", domain.TermPerpetual, domain.PlanOneTime); err != nil ||
 		f.price.GetTerm() != catalogv1.Term_TERM_PERPETUAL || f.price.GetBillingPlan() != catalogv1.BillingPlan_BILLING_PLAN_ONE_TIME {
 		t.Errorf("perpetual: %v, request %v", err, f.price)
 	}
@@ -154,7 +118,7 @@ func TestOffer(t *testing.T) {
 // CheckAvailability or from GetPrice; unknown is NOT_FOUND; a catalog down is retryable.
 func TestOffer_Errors(t *testing.T) {
 	c := dial(t, &fake{})
-	ctx := agentCtx()
+	ctx := peertest.AgentCtx()
 	_, err := c.Offer(ctx, "WS:0001", "RU", domain.TermP1Y, domain.PlanMonthly)
 	e, ok := errs.As(err)
 	if !ok || e.Kind != errs.FailedPrecondition || e.Reason != "MARKET_NOT_AVAILABLE" || e.Metadata["market"] != "RU" ||

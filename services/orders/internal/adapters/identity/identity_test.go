@@ -2,21 +2,19 @@ package identity_test
 
 import (
 	"context"
-	"net"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
-	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	identityv1 "github.com/partnerhub/partnerhub/gen/partnerhub/identity/v1"
 	"github.com/partnerhub/partnerhub/pkg/errs"
 	"github.com/partnerhub/partnerhub/pkg/tenancy"
 	"github.com/partnerhub/partnerhub/services/orders/internal/adapters/identity"
+	"github.com/partnerhub/partnerhub/services/orders/internal/adapters/peertest"
 	"github.com/partnerhub/partnerhub/services/orders/internal/app"
 )
 
@@ -50,17 +48,7 @@ func (f *fake) CheckRelationship(_ context.Context, req *identityv1.CheckRelatio
 
 func dial(t *testing.T, f *fake) *identity.Customers {
 	t.Helper()
-	lis := bufconn.Listen(1 << 20)
-	gs := grpc.NewServer()
-	identityv1.RegisterRelationshipServiceServer(gs, f)
-	go func() { _ = gs.Serve(lis) }()
-	t.Cleanup(gs.Stop)
-	conn, err := grpc.NewClient("passthrough:///bufnet", grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
+	conn := peertest.Dial(t, func(gs *grpc.Server) { identityv1.RegisterRelationshipServiceServer(gs, f) })
 	return identity.New(conn, tenancy.Options{})
 }
 

@@ -2,23 +2,17 @@ package keys_test
 
 import (
 	"context"
-	"net"
-	"strings"
 	"testing"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
-	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/proto"
 
 	keysv1 "github.com/partnerhub/partnerhub/gen/partnerhub/keys/v1"
-	"github.com/partnerhub/partnerhub/pkg/auth"
 	"github.com/partnerhub/partnerhub/pkg/errs"
-	"github.com/partnerhub/partnerhub/pkg/svc"
 	"github.com/partnerhub/partnerhub/services/orders/internal/adapters/keys"
+	"github.com/partnerhub/partnerhub/services/orders/internal/adapters/peertest"
 	"github.com/partnerhub/partnerhub/services/orders/internal/app"
 	"github.com/partnerhub/partnerhub/services/orders/internal/domain"
 )
@@ -33,7 +27,7 @@ type fake struct {
 }
 
 func (f *fake) IssueEntitlements(ctx context.Context, req *keysv1.IssueEntitlementsRequest) (*keysv1.IssueEntitlementsResponse, error) {
-	f.issue, f.auth = req, authOf(ctx)
+	f.issue, f.auth = req, peertest.AuthOf(ctx)
 	if f.err != nil {
 		return nil, f.err
 	}
@@ -41,47 +35,17 @@ func (f *fake) IssueEntitlements(ctx context.Context, req *keysv1.IssueEntitleme
 }
 
 func (f *fake) RevokeEntitlements(ctx context.Context, req *keysv1.RevokeEntitlementsRequest) (*keysv1.RevokeEntitlementsResponse, error) {
-	f.revoke, f.auth = req, authOf(ctx)
+	f.revoke, f.auth = req, peertest.AuthOf(ctx)
 	if f.err != nil {
 		return nil, f.err
 	}
 	return &keysv1.RevokeEntitlementsResponse{}, nil
 }
 
-func authOf(ctx context.Context) string {
-	md, _ := metadata.FromIncomingContext(ctx)
-	return strings.Join(md.Get("authorization"), ",")
-}
-
-type tokens struct{}
-
-func (tokens) Token(_ context.Context, obo *auth.Principal) (string, error) {
-	if obo == nil {
-		return "own", nil
-	}
-	return "obo:" + obo.Subject, nil
-}
-
 func dial(t *testing.T, f *fake) *keys.Entitlements {
 	t.Helper()
-	lis := bufconn.Listen(1 << 20)
-	gs := grpc.NewServer()
-	keysv1.RegisterEntitlementServiceServer(gs, f)
-	go func() { _ = gs.Serve(lis) }()
-	t.Cleanup(gs.Stop)
-	conn, err := grpc.NewClient("passthrough:///bufnet", grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithPerRPCCredentials(svc.TokenCredentials(tokens{})),
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
+	conn := peertest.Dial(t, func(gs *grpc.Server) { keysv1.RegisterEntitlementServiceServer(gs, f) }, peertest.WithTokens())
 	return keys.New(conn)
-}
-
-func agentCtx() context.Context {
-	return auth.WithPrincipal(context.Background(), auth.Principal{Subject: "user-1", OrgID: "partner-1",
-		OrgKind: auth.OrgPartner, Roles: []auth.Role{auth.AdminAgent}})
 }
 
 // CA-7, CA-8: a perpetual line with a MAK key gets its downloads and instructions from the offer.
@@ -95,7 +59,7 @@ func TestIssue_Request(t *testing.T) {
 	offer := app.Offer{ProductID: "DG7GMGF0D7FV", InstallationInstructions: "https://docs.invalid/install",
 		Downloads: []app.DownloadVariant{{ID: "2022-en-us-iso-x64", Version: "2022", Language: "en-US", FileType: "ISO",
 			OperatingSystem: "Windows x64", SizeBytes: 5_000_000_000}}}
-	id, err := k.Issue(agentCtx(), "req-1", o, l, offer)
+	id, err := k.Issue(peertest.AgentCtx(), "req-1", o, l, offer)
 	if err != nil || id != "ent-1" {
 		t.Fatalf("Issue = %q, %v; want ent-1", id, err)
 	}
@@ -114,7 +78,7 @@ func TestIssue_Request(t *testing.T) {
 
 	// A software subscription line names its subscription; no key type is NONE.
 	l.SubscriptionID, l.KeyType = "sub-1", domain.KeyNone
-	if _, err := k.Issue(agentCtx(), "req-2", o, l, app.Offer{}); err != nil {
+	if _, err := k.Issue(peertest.AgentCtx(), "req-2", o, l, app.Offer{}); err != nil {
 		t.Fatal(err)
 	}
 	if f.issue.GetSubscriptionId() != "sub-1" || f.issue.GetKeyType() != keysv1.KeyType_KEY_TYPE_NONE ||
@@ -131,15 +95,15 @@ func TestIssue_Errors(t *testing.T) {
 	l := domain.OrderLine{ID: "line-1", KeyType: domain.KeyMAK}
 	st, _ := errs.ToStatus(errs.New(errs.FailedPrecondition, "KMS_NOT_ALLOWED", "no KMS"))
 	f.err = st.Err()
-	if _, err := k.Issue(agentCtx(), "r", o, l, app.Offer{}); errs.KindOf(err) != errs.FailedPrecondition ||
+	if _, err := k.Issue(peertest.AgentCtx(), "r", o, l, app.Offer{}); errs.KindOf(err) != errs.FailedPrecondition ||
 		errs.ReasonOf(err) != "KMS_NOT_ALLOWED" || app.Retryable(err) {
 		t.Errorf("refusal: %v; want FAILED_PRECONDITION/KMS_NOT_ALLOWED, not retryable", err)
 	}
 	f.err = status.Error(codes.Unavailable, "down")
-	if _, err := k.Issue(agentCtx(), "r", o, l, app.Offer{}); !app.Retryable(err) {
+	if _, err := k.Issue(peertest.AgentCtx(), "r", o, l, app.Offer{}); !app.Retryable(err) {
 		t.Errorf("unavailable: %v; want retryable", err)
 	}
-	if err := k.Revoke(agentCtx(), "r", "order-1", nil, app.RevokeOrderCompensated); errs.KindOf(err) != errs.Unavailable || !app.Retryable(err) {
+	if err := k.Revoke(peertest.AgentCtx(), "r", "order-1", nil, app.RevokeOrderCompensated); errs.KindOf(err) != errs.Unavailable || !app.Retryable(err) {
 		t.Errorf("revoke unavailable: %v; want UNAVAILABLE, retryable", err)
 	}
 }
@@ -156,7 +120,7 @@ func TestRevoke_Request(t *testing.T) {
 		{app.RevokeOrderCompensated, keysv1.RevocationReason_REVOCATION_REASON_ORDER_COMPENSATED},
 		{app.RevokeSubscriptionCancelled, keysv1.RevocationReason_REVOCATION_REASON_SUBSCRIPTION_CANCELLED},
 	} {
-		if err := k.Revoke(agentCtx(), "rev-1", "order-1", []string{"line-1", "line-2"}, tc.reason); err != nil {
+		if err := k.Revoke(peertest.AgentCtx(), "rev-1", "order-1", []string{"line-1", "line-2"}, tc.reason); err != nil {
 			t.Fatal(err)
 		}
 		want := &keysv1.RevokeEntitlementsRequest{RequestId: "rev-1", OrderId: "order-1",

@@ -2,24 +2,18 @@ package subscriptions_test
 
 import (
 	"context"
-	"net"
-	"strings"
 	"sync"
 	"testing"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
-	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/proto"
 
 	commonv1 "github.com/partnerhub/partnerhub/gen/partnerhub/common/v1"
 	subscriptionsv1 "github.com/partnerhub/partnerhub/gen/partnerhub/subscriptions/v1"
-	"github.com/partnerhub/partnerhub/pkg/auth"
 	"github.com/partnerhub/partnerhub/pkg/errs"
-	"github.com/partnerhub/partnerhub/pkg/svc"
+	"github.com/partnerhub/partnerhub/services/orders/internal/adapters/peertest"
 	"github.com/partnerhub/partnerhub/services/orders/internal/adapters/subscriptions"
 	"github.com/partnerhub/partnerhub/services/orders/internal/app"
 	"github.com/partnerhub/partnerhub/services/orders/internal/domain"
@@ -40,7 +34,7 @@ func (f *fake) ProvisionSubscription(ctx context.Context, req *subscriptionsv1.P
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
-	f.prov, f.auth = req, authOf(ctx)
+	f.prov, f.auth = req, peertest.AuthOf(ctx)
 	if f.err != nil {
 		return nil, f.err
 	}
@@ -52,48 +46,17 @@ func (f *fake) CompensateProvisioning(ctx context.Context, req *subscriptionsv1.
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
-	f.comp, f.auth = req, authOf(ctx)
+	f.comp, f.auth = req, peertest.AuthOf(ctx)
 	if f.err != nil {
 		return nil, f.err
 	}
 	return &subscriptionsv1.CompensateProvisioningResponse{NothingToCompensate: true}, nil
 }
 
-func authOf(ctx context.Context) string {
-	md, _ := metadata.FromIncomingContext(ctx)
-	return strings.Join(md.Get("authorization"), ",")
-}
-
-// tokens names the principal a call acts for instead of signing a token.
-type tokens struct{}
-
-func (tokens) Token(_ context.Context, obo *auth.Principal) (string, error) {
-	if obo == nil {
-		return "own", nil
-	}
-	return "obo:" + obo.Subject, nil
-}
-
 func dial(t *testing.T, f *fake) *subscriptions.Provisioning {
 	t.Helper()
-	lis := bufconn.Listen(1 << 20)
-	gs := grpc.NewServer()
-	subscriptionsv1.RegisterProvisioningServiceServer(gs, f)
-	go func() { _ = gs.Serve(lis) }()
-	t.Cleanup(gs.Stop)
-	conn, err := grpc.NewClient("passthrough:///bufnet", grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithPerRPCCredentials(svc.TokenCredentials(tokens{})),
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
+	conn := peertest.Dial(t, func(gs *grpc.Server) { subscriptionsv1.RegisterProvisioningServiceServer(gs, f) }, peertest.WithTokens())
 	return subscriptions.New(conn)
-}
-
-func agentCtx() context.Context {
-	return auth.WithPrincipal(context.Background(), auth.Principal{Subject: "user-1", OrgID: "partner-1",
-		OrgKind: auth.OrgPartner, Roles: []auth.Role{auth.AdminAgent}})
 }
 
 func order() (domain.Order, domain.OrderLine, app.Offer) {
@@ -111,7 +74,7 @@ func TestProvision_Request(t *testing.T) {
 	f := &fake{}
 	p := dial(t, f)
 	o, l, offer := order()
-	id, err := p.Provision(agentCtx(), "req-1", o, l, offer)
+	id, err := p.Provision(peertest.AgentCtx(), "req-1", o, l, offer)
 	if err != nil || id != "sub-1" {
 		t.Fatalf("Provision = %q, %v; want sub-1", id, err)
 	}
@@ -138,7 +101,7 @@ func TestProvision_Defaults(t *testing.T) {
 	p := dial(t, f)
 	o, l, _ := order()
 	l.Kind, l.Policy, l.WindowDays, l.Term, l.Plan = domain.KindSoftwarePlan, domain.PolicyNever, 0, domain.TermP1Y, domain.PlanMonthly
-	if _, err := p.Provision(agentCtx(), "req-2", o, l, app.Offer{MaxQuantity: 10}); err != nil {
+	if _, err := p.Provision(peertest.AgentCtx(), "req-2", o, l, app.Offer{MaxQuantity: 10}); err != nil {
 		t.Fatal(err)
 	}
 	if f.prov.GetProductId() != "CFQ7TTC0LH18" || f.prov.GetCancellationPolicy() != subscriptionsv1.CancellationPolicy_CANCELLATION_POLICY_NEVER ||
@@ -154,7 +117,7 @@ func TestProvision_PerpetualRefused(t *testing.T) {
 	p := dial(t, f)
 	o, l, offer := order()
 	l.Term, l.Plan = domain.TermPerpetual, domain.PlanOneTime
-	if _, err := p.Provision(agentCtx(), "req-3", o, l, offer); errs.KindOf(err) != errs.InvalidArgument || f.calls != 0 {
+	if _, err := p.Provision(peertest.AgentCtx(), "req-3", o, l, offer); errs.KindOf(err) != errs.InvalidArgument || f.calls != 0 {
 		t.Errorf("perpetual: %v after %d calls; want INVALID_ARGUMENT without a call", err, f.calls)
 	}
 }
@@ -166,17 +129,17 @@ func TestProvision_Errors(t *testing.T) {
 	o, l, offer := order()
 	st, _ := errs.ToStatus(errs.New(errs.FailedPrecondition, "TENANT_SUBSCRIPTION_LIMIT", "too many").With("limit", "25"))
 	f.err = st.Err()
-	_, err := p.Provision(agentCtx(), "req-1", o, l, offer)
+	_, err := p.Provision(peertest.AgentCtx(), "req-1", o, l, offer)
 	e, ok := errs.As(err)
 	if !ok || e.Kind != errs.FailedPrecondition || e.Reason != "TENANT_SUBSCRIPTION_LIMIT" || e.Metadata["limit"] != "25" || app.Retryable(err) {
 		t.Errorf("refusal: %v (%+v); want FAILED_PRECONDITION/TENANT_SUBSCRIPTION_LIMIT limit=25, not retryable", err, e)
 	}
 	f.err = status.Error(codes.Unavailable, "down")
-	if _, err := p.Provision(agentCtx(), "req-1", o, l, offer); errs.KindOf(err) != errs.Unavailable || !app.Retryable(err) {
+	if _, err := p.Provision(peertest.AgentCtx(), "req-1", o, l, offer); errs.KindOf(err) != errs.Unavailable || !app.Retryable(err) {
 		t.Errorf("unavailable: %v; want UNAVAILABLE, retryable", err)
 	}
 	f.err = status.Error(codes.DeadlineExceeded, "slow")
-	if err := p.Compensate(agentCtx(), "c-1", "req-1", "x"); !app.Retryable(err) {
+	if err := p.Compensate(peertest.AgentCtx(), "c-1", "req-1", "x"); !app.Retryable(err) {
 		t.Errorf("deadline: %v; want retryable", err)
 	}
 }
@@ -185,7 +148,7 @@ func TestProvision_Errors(t *testing.T) {
 func TestCompensate_Request(t *testing.T) {
 	f := &fake{}
 	p := dial(t, f)
-	if err := p.Compensate(agentCtx(), "comp-1", "req-1", "MARKET_NOT_AVAILABLE"); err != nil {
+	if err := p.Compensate(peertest.AgentCtx(), "comp-1", "req-1", "MARKET_NOT_AVAILABLE"); err != nil {
 		t.Fatal(err)
 	}
 	want := &subscriptionsv1.CompensateProvisioningRequest{RequestId: "comp-1", StepRequestId: "req-1", Reason: "MARKET_NOT_AVAILABLE"}
