@@ -26,7 +26,7 @@ func TestE2E_Keys_IssueRevealDownload_NoKeyInLogs_KD8(t *testing.T) {
 	defer cancel()
 	tn := newLifecycleTenant(t, ctx)
 	ents := keysv1.NewEntitlementServiceClient(stack.Conn("keys"))
-	start := time.Now().Add(-time.Minute)
+	start := stack.Now(ctx, t) // keys runs on the stack's fake clock: its activity log too
 
 	saga := withToken(ctx, tn.sagaToken(t, ctx))
 	issued, err := ents.IssueEntitlements(saga, &keysv1.IssueEntitlementsRequest{
@@ -73,7 +73,7 @@ func TestE2E_Keys_IssueRevealDownload_NoKeyInLogs_KD8(t *testing.T) {
 	}
 
 	log, err := keysv1.NewActivityLogServiceClient(stack.Conn("keys")).ListActivity(withToken(ctx, tn.adminToken),
-		&keysv1.ListActivityRequest{StartTime: timestamppb.New(start), EndTime: timestamppb.New(time.Now().Add(time.Minute)),
+		&keysv1.ListActivityRequest{StartTime: timestamppb.New(start.Add(-time.Minute)), EndTime: timestamppb.New(start.Add(time.Minute)),
 			CustomerId: tn.customerID})
 	if err != nil {
 		t.Fatalf("ListActivity: %v", err)

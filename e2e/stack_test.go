@@ -1,7 +1,9 @@
 // Package e2e runs the whole suite in containers: PostgreSQL, Redis and the six service images on
 // one Docker network, the services configured for PostgreSQL (and catalog for Redis), and drives
-// them over their public gRPC APIs like a client would. subscriptions alone runs on a fake clock
-// (--fake-clock) that tests move with partnerhub.testing.v1.ClockService; tokens live on wall time.
+// them over their public gRPC APIs like a client would. orders, subscriptions and keys run on fake
+// clocks (--fake-clock) that start at the same instant and that tests move together with
+// Stack.Advance / Stack.AdvanceTo (partnerhub.testing.v1.ClockService); tokens live on wall time.
+// Fault tests take services down and up again with Stack.Kill, Stack.Stop and Stack.Start (clock.go).
 //
 // Images: partnerhub/<svc>:dev (`make images`; PARTNERHUB_IMAGE_REPO / PARTNERHUB_IMAGE_TAG
 // override), PARTNERHUB_TEST_POSTGRES_IMAGE (postgres:16-alpine) and PARTNERHUB_TEST_REDIS_IMAGE
@@ -14,11 +16,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/testcontainers/testcontainers-go"
+	tcexec "github.com/testcontainers/testcontainers-go/exec"
 	"github.com/testcontainers/testcontainers-go/modules/postgres"
 	tcredis "github.com/testcontainers/testcontainers-go/modules/redis"
 	"github.com/testcontainers/testcontainers-go/network"
@@ -26,6 +31,8 @@ import (
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/resolver"
+	"google.golang.org/grpc/resolver/manual"
 )
 
 // demoSecret is the demo credential's secret in the e2e stack (client ID demo-admin).
@@ -63,33 +70,81 @@ var specs = []svcSpec{
 	{"subscriptions", 50054, 9054}, {"keys", 50055, 9055}, {"delegatedadmin", 50056, 9056},
 }
 
+// fakeClocked are the services that run on the stack's fake clock, all from the same instant.
+var fakeClocked = []string{"orders", "subscriptions", "keys"}
+
+func isFakeClocked(name string) bool { return slices.Contains(fakeClocked, name) }
+
 // Stack is a running suite; Conn returns a client connection to a service.
 type Stack struct {
 	// OperatorSecret is the secret of the operator credential svc_operator (IssueServiceToken).
 	OperatorSecret string
 
-	conns      map[string]*grpc.ClientConn
-	services   map[string]testcontainers.Container // the partnerhub services by name
-	containers []testcontainers.Container
+	image      func(name string) string
 	net        *testcontainers.DockerNetwork
+	pg         *postgres.PostgresContainer
+	clockStart time.Time // the instant every fake clock started at (PARTNERHUB_<SVC>_FAKE_CLOCK_START)
+
+	clockMu    sync.Mutex                            // serialises clock moves and Kill / Stop / Start (clock_test.go)
+	mu         sync.Mutex                            // guards the fields below
+	conns      map[string]*grpc.ClientConn           // one per service for the whole run: follows restarts
+	resolvers  map[string]*manual.Resolver           // behind conns: point them at a restarted container
+	services   map[string]testcontainers.Container   // the partnerhub services by name (current container)
+	retired    map[string][]testcontainers.Container // earlier containers of a service, oldest first
+	down       map[string]bool                       // killed or stopped, not started again yet
+	now        time.Time                             // the fake clocks' time as the stack last set it
+	containers []testcontainers.Container
 }
 
-// Conn returns the connection to the named service.
-func (s *Stack) Conn(name string) *grpc.ClientConn { return s.conns[name] }
+// Conn returns the connection to the named service. It is the same connection for the whole run:
+// after Start replaces a killed or stopped container it talks to the new one (whose mapped host
+// port may differ), so clients made from it before a restart keep working.
+func (s *Stack) Conn(name string) *grpc.ClientConn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conns[name]
+}
 
-// Logs returns everything the named service's container has logged so far.
+// Logs returns everything the named service has logged so far: the output of each container it
+// ran in (Start replaces a killed or stopped one), oldest first.
 func (s *Stack) Logs(ctx context.Context, name string) (string, error) {
+	s.mu.Lock()
 	c, ok := s.services[name]
+	all := append(slices.Clone(s.retired[name]), c)
+	s.mu.Unlock()
 	if !ok {
 		return "", fmt.Errorf("no service %q", name)
 	}
-	r, err := c.Logs(ctx)
+	var out strings.Builder
+	for _, c := range all {
+		r, err := c.Logs(ctx)
+		if err != nil {
+			return out.String(), err
+		}
+		_, err = io.Copy(&out, r)
+		r.Close()
+		if err != nil {
+			return out.String(), err
+		}
+	}
+	return out.String(), nil
+}
+
+// SQL runs a statement in one of the stack's PostgreSQL databases (a service's, e.g.
+// "subscriptions") with psql inside the database container, and returns psql's output. For
+// fixtures no API can create (a subscription bought outside partnerhub); never to peek at what
+// a test should read through the API.
+func (s *Stack) SQL(ctx context.Context, db, statement string) (string, error) {
+	code, r, err := s.pg.Exec(ctx, []string{"psql", "-X", "-q", "-v", "ON_ERROR_STOP=1",
+		"postgresql://postgres:postgres@127.0.0.1:5432/" + db, "-c", statement}, tcexec.Multiplexed())
 	if err != nil {
 		return "", err
 	}
-	defer r.Close()
-	b, err := io.ReadAll(r)
-	return string(b), err
+	out, _ := io.ReadAll(r)
+	if code != 0 {
+		return string(out), fmt.Errorf("psql exited %d", code)
+	}
+	return string(out), nil
 }
 
 var stack *Stack
@@ -133,8 +188,14 @@ func startStack(ctx context.Context) (*Stack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("network: %w", err)
 	}
-	s := &Stack{OperatorSecret: operatorSecret, net: nw, conns: map[string]*grpc.ClientConn{},
-		services: map[string]testcontainers.Container{}}
+	repo, tag := env("PARTNERHUB_IMAGE_REPO", "partnerhub/"), env("PARTNERHUB_IMAGE_TAG", "dev")
+	// One instant for every fake clock, so orders, subscriptions and keys agree from the start.
+	start := time.Now().UTC().Truncate(time.Second)
+	s := &Stack{OperatorSecret: operatorSecret, net: nw, clockStart: start, now: start,
+		image: func(name string) string { return repo + name + ":" + tag },
+		conns: map[string]*grpc.ClientConn{}, resolvers: map[string]*manual.Resolver{},
+		services: map[string]testcontainers.Container{}, retired: map[string][]testcontainers.Container{},
+		down: map[string]bool{}}
 	initSQL, err := filepath.Abs("../deploy/docker/postgres-init/01-databases.sql")
 	if err != nil {
 		return s, err
@@ -146,7 +207,7 @@ func startStack(ctx context.Context) (*Stack, error) {
 			postgres.WithInitScripts(initSQL), postgres.BasicWaitStrategies(),
 			network.WithNetwork([]string{"postgres"}, nw))
 		if pg != nil {
-			s.containers = append(s.containers, pg)
+			s.pg = pg
 		}
 		return err
 	})
@@ -158,6 +219,9 @@ func startStack(ctx context.Context) (*Stack, error) {
 		return err
 	})
 	err = g.Wait()
+	if s.pg != nil {
+		s.containers = append(s.containers, s.pg)
+	}
 	if redisC != nil {
 		s.containers = append(s.containers, redisC)
 	}
@@ -165,11 +229,10 @@ func startStack(ctx context.Context) (*Stack, error) {
 		return s, err
 	}
 
-	repo, tag := env("PARTNERHUB_IMAGE_REPO", "partnerhub/"), env("PARTNERHUB_IMAGE_TAG", "dev")
 	started := make([]testcontainers.Container, len(specs))
 	for i, sp := range specs {
 		g.Go(func() error {
-			c, err := startService(ctx, nw, repo+sp.name+":"+tag, sp)
+			c, err := startService(ctx, nw, s.image(sp.name), sp, start)
 			started[i] = c
 			return err
 		})
@@ -185,20 +248,31 @@ func startStack(ctx context.Context) (*Stack, error) {
 		if perr != nil {
 			return s, perr
 		}
-		conn, cerr := grpc.NewClient(host, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		// A manual resolver behind each connection, so that Start can point it at a new container.
+		r := manual.NewBuilderWithScheme("e2e-" + specs[i].name)
+		r.InitialState(resolver.State{Addresses: []resolver.Address{{Addr: host}}})
+		conn, cerr := grpc.NewClient(r.Scheme()+":///"+specs[i].name, grpc.WithResolvers(r),
+			grpc.WithTransportCredentials(insecure.NewCredentials()))
 		if cerr != nil {
 			return s, cerr
 		}
-		s.conns[specs[i].name] = conn
+		s.conns[specs[i].name], s.resolvers[specs[i].name] = conn, r
 	}
 	return s, err
 }
 
-func startService(ctx context.Context, nw *testcontainers.DockerNetwork, image string, sp svcSpec) (testcontainers.Container, error) {
+// startService starts one service container; a fake-clocked one starts its clock at clockAt.
+func startService(ctx context.Context, nw *testcontainers.DockerNetwork, image string, sp svcSpec, clockAt time.Time) (testcontainers.Container, error) {
 	prefix := "PARTNERHUB_" + strings.ToUpper(sp.name) + "_"
 	e := map[string]string{
 		prefix + "DATABASE_URL": fmt.Sprintf("postgres://%[1]s:%[1]s@postgres:5432/%[1]s?sslmode=disable", sp.name),
 		prefix + "LOG_LEVEL":    "info",
+	}
+	if isFakeClocked(sp.name) {
+		// Every fake-clocked service starts at the stack's clock: the same instant at stack start,
+		// the stack's current fake time when Start replaces a killed or stopped container.
+		e[prefix+"FAKE_CLOCK"] = "true"
+		e[prefix+"FAKE_CLOCK_START"] = clockAt.UTC().Format(time.RFC3339Nano)
 	}
 	if sp.name == "identity" {
 		e[prefix+"DEMO"] = "true"
@@ -221,12 +295,22 @@ func startService(ctx context.Context, nw *testcontainers.DockerNetwork, image s
 		e[prefix+"LINK_KEYS"] = "e2e1:ZTJlLWxpbmstc2lnbmluZy1rZXktMDEyMzQ1Njc4OWE"
 		e[prefix+"LOOKUP_KEY"] = "ZTJlLWxvb2t1cC1rZXktMDEyMzQ1Njc4OWFiY2RlZmdo"
 	}
+	if sp.name == "orders" {
+		// The order saga's peers; a short lease, so that after Kill and Start the new process
+		// (a new lease owner) resumes the killed one's sagas within seconds, and quick polling.
+		e[prefix+"CATALOG_ADDR"] = "catalog:50052"
+		e[prefix+"SUBSCRIPTIONS_ADDR"] = "subscriptions:50054"
+		e[prefix+"KEYS_ADDR"] = "keys:50055"
+		e[prefix+"DELEGATEDADMIN_ADDR"] = "delegatedadmin:50056"
+		e[prefix+"SAGA_LEASE"] = "5s"
+		e[prefix+"RECOVERY_INTERVAL"] = "200ms"
+		e[prefix+"WATCH_POLL"] = "200ms"
+	}
 	if sp.name == "subscriptions" {
-		// The lifecycle test (SU-2, SU-3) moves this service's own fake clock over 120 days
-		// (ClockService); the engine sweeps often so each move shows within a fraction of a second.
-		e[prefix+"FAKE_CLOCK"] = "true"
+		// The lifecycle engine sweeps often so each clock move shows within a fraction of a second.
 		e[prefix+"CATALOG_ADDR"] = "catalog:50052" // transfers ask for equivalent offers (CA-9)
 		e[prefix+"LIFECYCLE_INTERVAL"] = "200ms"
+		e[prefix+"WATCH_POLL"] = "200ms"
 	}
 	grpcPort, adminPort := fmt.Sprintf("%d/tcp", sp.grpc), fmt.Sprintf("%d/tcp", sp.admi)
 	return testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{

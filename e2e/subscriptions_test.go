@@ -10,12 +10,10 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	commonv1 "github.com/partnerhub/partnerhub/gen/partnerhub/common/v1"
 	identityv1 "github.com/partnerhub/partnerhub/gen/partnerhub/identity/v1"
 	subscriptionsv1 "github.com/partnerhub/partnerhub/gen/partnerhub/subscriptions/v1"
-	testingv1 "github.com/partnerhub/partnerhub/gen/partnerhub/testing/v1"
 )
 
 // Shorter names for the states and event types the lifecycle test speaks of.
@@ -37,7 +35,7 @@ const (
 const day = 24 * time.Hour
 
 // TestE2E_SubscriptionLifecycle_SU2_SU3 walks two subscriptions of a new partner's customer along
-// the subscriptions service's fake clock (issue 5). Without autorenew each gets its renewal
+// the stack's fake clock (issue 5). Without autorenew each gets its renewal
 // reminders 60, 30, 7 and 1 day before the end date (SU-3), expires at the end date, is disabled
 // 30 days later and deleted 120 days after the end date (SU-2). The second one is reactivated
 // while DISABLED (end + 45 days): a new term starts on the reactivation day and it is not deleted
@@ -48,7 +46,6 @@ func TestE2E_SubscriptionLifecycle_SU2_SU3(t *testing.T) {
 	defer cancel()
 	tn := newLifecycleTenant(t, ctx)
 	subs := subscriptionsv1.NewSubscriptionServiceClient(stack.Conn("subscriptions"))
-	clk := testingv1.NewClockServiceClient(stack.Conn("subscriptions"))
 	agent := withToken(ctx, tn.agentToken)
 
 	// Two subscriptions, provisioned as the order saga would: a SERVICE token acting for the
@@ -79,7 +76,7 @@ func TestE2E_SubscriptionLifecycle_SU2_SU3(t *testing.T) {
 	w.waitFor(t, ids, want)
 
 	// Reminders: one step before the first, then on each due day (SU-3).
-	setClock(t, ctx, clk, end.Add(-61*day))
+	stack.AdvanceTo(ctx, t, end.Add(-61*day))
 	for id := range ids {
 		if s := getSub(t, subs, agent, id); len(sentReminders(s)) != 0 {
 			t.Fatalf("%s 61 days before the end: reminders sent %v; want none yet (SU-3)", ids[id], sentReminders(s))
@@ -88,7 +85,7 @@ func TestE2E_SubscriptionLifecycle_SU2_SU3(t *testing.T) {
 	var sent []int32
 	for _, d := range []int32{60, 30, 7, 1} {
 		at := end.Add(-time.Duration(d) * day)
-		setClock(t, ctx, clk, at)
+		stack.AdvanceTo(ctx, t, at)
 		sent = append(sent, d)
 		for id := range ids {
 			waitSub(t, subs, agent, id, fmt.Sprintf("ACTIVE with reminders %v sent (SU-3)", sent), func(s *subscriptionsv1.Subscription) bool {
@@ -107,7 +104,7 @@ func TestE2E_SubscriptionLifecycle_SU2_SU3(t *testing.T) {
 	}
 
 	// The end date: EXPIRED; 30 days later: DISABLED (SU-2).
-	setClock(t, ctx, clk, end)
+	stack.AdvanceTo(ctx, t, end)
 	for id := range ids {
 		waitState(t, subs, agent, id, stExpired)
 		want = append(want, ids[id]+" EXPIRED")
@@ -120,7 +117,7 @@ func TestE2E_SubscriptionLifecycle_SU2_SU3(t *testing.T) {
 			}
 		}
 	}
-	setClock(t, ctx, clk, end.Add(30*day))
+	stack.AdvanceTo(ctx, t, end.Add(30*day))
 	for id := range ids {
 		waitState(t, subs, agent, id, stDisabled)
 		want = append(want, ids[id]+" DISABLED")
@@ -137,7 +134,7 @@ func TestE2E_SubscriptionLifecycle_SU2_SU3(t *testing.T) {
 	// 45 days after the end, still DISABLED, the partner reactivates the second subscription: a
 	// new term starts on the reactivation day, its first monthly charge due (SU-2, BI-2).
 	reactivatedAt := end.Add(45 * day)
-	setClock(t, ctx, clk, reactivatedAt)
+	stack.AdvanceTo(ctx, t, reactivatedAt)
 	if s := getSub(t, subs, agent, secondID); s.GetState() != stDisabled {
 		t.Fatalf("second at end + 45 days: %v; want DISABLED", s.GetState())
 	}
@@ -171,7 +168,7 @@ func TestE2E_SubscriptionLifecycle_SU2_SU3(t *testing.T) {
 
 	// 120 days after the end date the first subscription is deleted for good; the reactivated
 	// one lives on in its new term (SU-2).
-	setClock(t, ctx, clk, end.Add(120*day))
+	stack.AdvanceTo(ctx, t, end.Add(120*day))
 	waitState(t, subs, agent, firstID, stDeleted)
 	want = append(want, "first DELETED")
 	for _, e := range w.waitFor(t, ids, want) {
@@ -181,6 +178,11 @@ func TestE2E_SubscriptionLifecycle_SU2_SU3(t *testing.T) {
 				t.Errorf("DELETED payload %v; want term end %v", e.GetDeleted(), end)
 			}
 		}
+	}
+	// Deleted is final: no reactivation any more (SU-2 "unrecoverable").
+	_, err = subs.ReactivateSubscription(agent, &subscriptionsv1.ReactivateSubscriptionRequest{RequestId: uuid.NewString(), SubscriptionId: firstID})
+	if reasonOf(err) != "INVALID_STATE_TRANSITION" {
+		t.Errorf("ReactivateSubscription of the DELETED subscription: %v; want INVALID_STATE_TRANSITION (SU-2)", err)
 	}
 	s := getSub(t, subs, agent, secondID)
 	checkReactivated(t, s, newStart, newEnd)
@@ -205,6 +207,7 @@ func TestE2E_SubscriptionLifecycle_SU2_SU3(t *testing.T) {
 type lifecycleTenant struct {
 	partnerID, agentUserID, agentToken, customerID string
 	adminToken                                     string // the partner's first admin: Global admin and Account admin
+	customerAdminToken                             string // the customer's first admin: its Global admin
 }
 
 // newLifecycleTenant onboards a partner with the operator's service token, adds an Admin agent
@@ -246,6 +249,7 @@ func newLifecycleTenant(t *testing.T, ctx context.Context) lifecycleTenant {
 		t.Fatalf("CreateCustomer: %v", err)
 	}
 	tn.customerID = c.GetCustomer().GetCustomerId()
+	tn.customerAdminToken = signIn(ctx, t, c.GetAdminCredential().GetClientId(), c.GetAdminClientSecret())
 	return tn
 }
 
@@ -277,15 +281,6 @@ func (tn lifecycleTenant) provision(t *testing.T, ctx context.Context) *subscrip
 func addYear(d time.Time) time.Time {
 	y := time.Date(d.Year()+1, d.Month(), 1, 0, 0, 0, 0, time.UTC)
 	return y.AddDate(0, 0, min(d.Day(), y.AddDate(0, 1, -1).Day())-1)
-}
-
-// setClock moves the subscriptions service's fake clock (forward only).
-func setClock(t *testing.T, ctx context.Context, clk testingv1.ClockServiceClient, at time.Time) {
-	t.Helper()
-	resp, err := clk.SetTime(ctx, &testingv1.SetTimeRequest{Time: timestamppb.New(at)})
-	if err != nil || !resp.GetNow().AsTime().Equal(at) {
-		t.Fatalf("ClockService.SetTime(%v): %v, %v", at, resp, err)
-	}
 }
 
 func getSub(t *testing.T, subs subscriptionsv1.SubscriptionServiceClient, caller context.Context, id string) *subscriptionsv1.Subscription {

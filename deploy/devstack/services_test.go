@@ -27,6 +27,9 @@ func TestServices_MigrateServeStop(t *testing.T) {
 				for range 2 {
 					base, run := m.bind(config.New(m.name).WithEnv(noEnv))
 					base.DatabaseURL, base.AdminAddr, base.GRPCAddr = dsn, "", freeAddr(t)
+					// orders refuses to start without its peer credential (it cannot place an order
+					// without it); the peers are not called here.
+					base.ServiceSecret = "services-test-service-secret"
 					serveUntilHealthy(t, base.GRPCAddr, run)
 				}
 			})

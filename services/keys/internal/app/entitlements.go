@@ -69,8 +69,6 @@ func (in IssueInput) validate() error {
 			return errs.Invalid(field+".variant_id", "must be 1 to 255 characters")
 		case seen[v.ID]:
 			return errs.Invalid(field+".variant_id", "variant %q is listed twice", v.ID)
-		case v.FileName == "":
-			return errs.Invalid(field+".file_name", "is required")
 		case v.SizeBytes < 0:
 			return errs.Invalid(field+".size_bytes", "must not be negative")
 		}
@@ -95,6 +93,11 @@ func (a *App) IssueEntitlements(ctx context.Context, in IssueInput) (domain.Enti
 	p, err := caller(ctx)
 	if err != nil {
 		return domain.Entitlement{}, err
+	}
+	for i, v := range in.Variants {
+		if v.FileName == "" { // the catalog names no files: the contract says the service derives one
+			in.Variants[i].FileName = v.DerivedFileName(in.ProductName)
+		}
 	}
 	if err := in.validate(); err != nil {
 		return domain.Entitlement{}, err

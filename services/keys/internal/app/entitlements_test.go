@@ -76,7 +76,7 @@ func TestIssueEntitlements_BadInput(t *testing.T) {
 		"too many keys":    func(in *app.IssueInput) { in.KeyCount = domain.MaxKeysPerLine + 1 },
 		"keys without MAK": func(in *app.IssueInput) { in.KeyType = domain.KeyTypeNone },
 		"variant twice":    func(in *app.IssueInput) { in.Variants[1].ID = in.Variants[0].ID },
-		"variant no file":  func(in *app.IssueInput) { in.Variants[0].FileName = "" },
+		"variant no id":    func(in *app.IssueInput) { in.Variants[0].ID = "" },
 	} {
 		_, err := h.app.IssueEntitlements(asSaga(), h.line(mod))
 		if errs.KindOf(err) != errs.InvalidArgument {
@@ -85,6 +85,16 @@ func TestIssueEntitlements_BadInput(t *testing.T) {
 	}
 	if es, _, _ := h.app.ListSoftware(asSaga(), app.SoftwareInput{IncludeLicenseOnly: true}); len(es) != 0 {
 		t.Errorf("bad input stored %d entitlements", len(es))
+	}
+}
+
+// KD-4: a variant without a file name (the catalog names none) gets a derived one, as the
+// contract says, instead of failing the order saga's issue step.
+func TestIssueEntitlements_VariantWithoutFileName_Derived_KD4(t *testing.T) {
+	h := sqliteHarness(t)
+	e := h.issue(h.line(func(in *app.IssueInput) { in.Variants[0].FileName = "" }))
+	if len(e.Variants) == 0 || e.Variants[0].FileName == "" {
+		t.Fatalf("variants = %+v, want a derived file name", e.Variants)
 	}
 }
 

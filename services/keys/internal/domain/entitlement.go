@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"strings"
 	"time"
 
 	"github.com/partnerhub/partnerhub/pkg/errs"
@@ -163,4 +164,35 @@ func (e Entitlement) Revoke(reason RevocationReason, now time.Time) (Entitlement
 	}
 	e.Keys, e.State, e.Revocation, e.RevokeTime = keys, EntitlementRevoked, reason, now
 	return e, true
+}
+
+// DerivedFileName is the file name offered for a variant the catalog gave none (the contract's
+// "derived by the service"): the product name, version, language and operating system joined
+// by "_", letters, digits and "-" only, and the file type as extension, e.g.
+// "Windows_Server_2022_Standard_2022_de-DE_Windows_x64.ISO".
+func (v Variant) DerivedFileName(productName string) string {
+	var b strings.Builder
+	for _, part := range []string{productName, v.Version, v.Language, v.OperatingSystem} {
+		word := false
+		for _, r := range part {
+			ok := r == '-' || r == '.' || ('0' <= r && r <= '9') || ('a' <= r && r <= 'z') || ('A' <= r && r <= 'Z')
+			switch {
+			case ok:
+				if !word && b.Len() > 0 {
+					b.WriteByte('_')
+				}
+				b.WriteRune(r)
+				word = true
+			default:
+				word = false
+			}
+		}
+	}
+	if b.Len() == 0 {
+		b.WriteString(v.ID)
+	}
+	if v.FileType != "" {
+		b.WriteString("." + strings.ToUpper(v.FileType))
+	}
+	return b.String()
 }

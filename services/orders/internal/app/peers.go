@@ -113,6 +113,21 @@ type Subscriptions interface {
 	// subscription is cancelled without charge; a step that never ran is tombstoned so a late
 	// Provision with that ID is refused (STEP_ALREADY_COMPENSATED). Idempotent by requestID.
 	Compensate(ctx context.Context, requestID, stepRequestID, reason string) error
+	// CancelWindow reads whether the subscription may be cancelled now (SU-10, CA-10): the
+	// subscriptions service owns the window of the current term.
+	CancelWindow(ctx context.Context, subscriptionID string) (CancelWindow, error)
+	// Cancel cancels the subscription in its window with a prorated refund (SU-10) and returns
+	// the refund (negative). Idempotent by requestID.
+	Cancel(ctx context.Context, requestID, subscriptionID, reason string) (refund domain.Money, err error)
+}
+
+// CancelWindow is the cancellation window of a subscription's current term (SU-10, CA-10).
+type CancelWindow struct {
+	Never  bool      // CA-10: never cancellable
+	End    time.Time // the window's end; zero for Never
+	Passed bool      // the window has passed (or Never)
+	Refund domain.Money
+	Final  bool // the subscription is CANCELLED or DELETED already
 }
 
 // Keys issues and revokes the entitlements of software lines (CA-7, CA-8, OR-3, KD-7).

@@ -8,6 +8,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/partnerhub/partnerhub/pkg/auth"
+
 	"github.com/partnerhub/partnerhub/services/orders/internal/domain"
 	"github.com/partnerhub/partnerhub/services/orders/internal/ledger"
 )
@@ -27,6 +29,10 @@ type Store interface {
 	DueSagas(ctx context.Context, now time.Time, limit int) ([]string, error)
 	// Entries lists ledger entries of a partner's invoice month in (CreateTime, key) order.
 	Entries(ctx context.Context, partnerID string, month ledger.Month) ([]ledger.Entry, error)
+	// PendingCancellations lists up to limit orders whose cancellation some service has not
+	// applied yet (CancellationPending, OR-4), least recently changed first: the cancellation
+	// applier's work.
+	PendingCancellations(ctx context.Context, limit int) ([]string, error)
 	// Cursor reads a named consumer cursor (e.g. the subscriptions events feed); 0 when unset.
 	Cursor(ctx context.Context, name string) (int64, error)
 }
@@ -38,9 +44,10 @@ type Tx interface {
 	Order(ctx context.Context, id string) (domain.Order, error)
 	// OrderOfRequest reads the order PlaceOrder created under (scope, requestID), if any (OR-7).
 	OrderOfRequest(ctx context.Context, scope, requestID string) (domain.Order, bool, error)
-	// InsertOrder stores a new order (Version 1) with its lines, and its saga. (scope,
-	// o.RequestID) is unique: another order of the same request is errs.AlreadyExists.
-	InsertOrder(ctx context.Context, o domain.Order, scope string, s domain.Saga) error
+	// InsertOrder stores a new order (Version 1) with its lines, and its saga record (stored at
+	// Version 1 whatever r.Version says). (scope, o.RequestID) is unique: another order of the
+	// same request is errs.AlreadyExists.
+	InsertOrder(ctx context.Context, o domain.Order, scope string, r SagaRecord) error
 	// UpdateOrder stores o, whose Version must be one more than the stored one; otherwise
 	// errs.Aborted / ETAG_MISMATCH. Lines are stored as o has them.
 	UpdateOrder(ctx context.Context, o domain.Order) error
@@ -64,6 +71,12 @@ type SagaRecord struct {
 	LeaseOwner string    // '' when free
 	LeaseUntil time.Time
 	Version    int64 // guards PutSaga like an order's version
+	// Principal is who the saga acts for: the principal that placed the order. Its calls carry
+	// a service token on behalf of it (svc.OnBehalfOf), also when resumed after a crash.
+	Principal auth.Principal
+	// CancelPrincipal is the admin agent that cancelled the order (OR-3): the cancellation's
+	// calls act for it. Zero until a cancellation.
+	CancelPrincipal auth.Principal
 }
 
 // OrderQuery filters Store.Orders. Empty fields do not filter.
@@ -71,6 +84,9 @@ type OrderQuery struct {
 	PartnerID  string
 	CustomerID string
 	States     []domain.OrderState
+	SkuID      string    // only orders with a line of this SKU
+	StartTime  time.Time // only orders placed at or after; zero: no bound
+	EndTime    time.Time // only orders placed before; zero: no bound
 	// Before is the keyset position in the newest-first order: rows strictly older than
 	// (BeforeCreateTime, BeforeID).
 	BeforeCreateTime time.Time

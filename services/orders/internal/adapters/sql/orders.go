@@ -278,6 +278,15 @@ func (s *Store) Orders(ctx context.Context, q app.OrderQuery) ([]domain.Order, e
 	if len(q.States) > 0 {
 		where = append(where, "state IN ("+store.InList(&a, statesOf(q.States))+")")
 	}
+	if !q.StartTime.IsZero() {
+		where = append(where, "created_at >= "+a.Arg(store.Time(q.StartTime)))
+	}
+	if !q.EndTime.IsZero() {
+		where = append(where, "created_at < "+a.Arg(store.Time(q.EndTime)))
+	}
+	if q.SkuID != "" {
+		where = append(where, "id IN (SELECT order_id FROM order_lines WHERE sku_id = "+a.Arg(q.SkuID)+")")
+	}
 	if cond, ok := store.Keyset(&a, "created_at", "<", q.BeforeCreateTime, q.BeforeID); ok {
 		where = append(where, cond)
 	}
@@ -316,7 +325,8 @@ func (t *tx) OrderOfRequest(ctx context.Context, scope, requestID string) (domai
 // no lease). The (scope, request_id) UNIQUE constraint is the conflict target, so that on both
 // engines another order of the request is refused without failing the statement (PostgreSQL
 // would otherwise abort the whole transaction); an order ID in use is ALREADY_EXISTS too.
-func (t *tx) InsertOrder(ctx context.Context, o domain.Order, scope string, sg domain.Saga) error {
+func (t *tx) InsertOrder(ctx context.Context, o domain.Order, scope string, rec app.SagaRecord) error {
+	sg := rec.Saga
 	if o.Version != 1 {
 		return fmt.Errorf("insert order %s: version %d, want 1", o.ID, o.Version)
 	}
@@ -342,7 +352,8 @@ func (t *tx) InsertOrder(ctx context.Context, o domain.Order, scope string, sg d
 	if err := t.insertLines(ctx, o); err != nil {
 		return err
 	}
-	return t.insertSaga(ctx, app.SagaRecord{Saga: sg, Version: 1})
+	rec.Version = 1
+	return t.insertSaga(ctx, rec)
 }
 
 // insertLines writes the lines of o in their order. A line ID twice in o fails: the app makes
@@ -383,4 +394,16 @@ func (t *tx) UpdateOrder(ctx context.Context, o domain.Order) error {
 		return store.MapError(fmt.Errorf("update order %s: delete lines: %w", o.ID, err))
 	}
 	return t.insertLines(ctx, o)
+}
+
+// PendingCancellations implements app.Store from the partial index orders_cancelling (its WHERE
+// is the condition here, literally).
+func (s *Store) PendingCancellations(ctx context.Context, limit int) ([]string, error) {
+	var a store.Args
+	query := `SELECT id FROM orders WHERE cancellation_pending ORDER BY updated_at, id` + store.Limit(&a, limit)
+	return store.ListRows(ctx, s.db, "pending cancellations", func(row store.Scanner) (string, error) {
+		var id string
+		err := row.Scan(&id)
+		return id, err
+	}, query, a...)
 }

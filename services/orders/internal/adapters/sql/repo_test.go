@@ -86,7 +86,7 @@ func insert(tb testing.TB, s *ordersql.Store, orders ...domain.Order) {
 	tb.Helper()
 	run(tb, s, func(ctx context.Context, tx app.Tx) error {
 		for _, o := range orders {
-			if err := tx.InsertOrder(ctx, o, scope, domain.NewSaga(o)); err != nil {
+			if err := tx.InsertOrder(ctx, o, scope, app.SagaRecord{Saga: domain.NewSaga(o)}); err != nil {
 				return err
 			}
 		}
@@ -169,7 +169,7 @@ func TestOrderOfRequest(t *testing.T) {
 		dup := bare("o2", "p1", "c1", at(time.Second))
 		dup.RequestID = "req-o1"
 		err := s.Tx(ctx, func(ctx context.Context, tx app.Tx) error {
-			return tx.InsertOrder(ctx, dup, scope, domain.NewSaga(dup))
+			return tx.InsertOrder(ctx, dup, scope, app.SagaRecord{Saga: domain.NewSaga(dup)})
 		})
 		if !isKind(err, errs.AlreadyExists, "") {
 			t.Errorf("second order of the request: %v; want ALREADY_EXISTS", err)
@@ -179,7 +179,7 @@ func TestOrderOfRequest(t *testing.T) {
 		}
 		// The same request ID in another scope is another request.
 		err = s.Tx(ctx, func(ctx context.Context, tx app.Tx) error {
-			return tx.InsertOrder(ctx, dup, "PARTNER:p2", domain.NewSaga(dup))
+			return tx.InsertOrder(ctx, dup, "PARTNER:p2", app.SagaRecord{Saga: domain.NewSaga(dup)})
 		})
 		if err != nil {
 			t.Errorf("same request ID in another scope: %v", err)
@@ -188,7 +188,7 @@ func TestOrderOfRequest(t *testing.T) {
 		again := bare("o1", "p1", "c1", at(0))
 		again.RequestID = "req-other"
 		err = s.Tx(ctx, func(ctx context.Context, tx app.Tx) error {
-			return tx.InsertOrder(ctx, again, scope, domain.NewSaga(again))
+			return tx.InsertOrder(ctx, again, scope, app.SagaRecord{Saga: domain.NewSaga(again)})
 		})
 		if !isKind(err, errs.AlreadyExists, "") {
 			t.Errorf("order ID in use: %v; want ALREADY_EXISTS", err)
@@ -200,7 +200,7 @@ func TestOrderOfRequest(t *testing.T) {
 		v2 := bare("o5", "p1", "c1", at(0))
 		v2.Version = 2
 		if err := s.Tx(ctx, func(ctx context.Context, tx app.Tx) error {
-			return tx.InsertOrder(ctx, v2, scope, domain.NewSaga(v2))
+			return tx.InsertOrder(ctx, v2, scope, app.SagaRecord{Saga: domain.NewSaga(v2)})
 		}); err == nil {
 			t.Error("InsertOrder with version 2 succeeded")
 		}
@@ -402,7 +402,7 @@ func TestTx_Rollback(t *testing.T) {
 		boom := errors.New("boom")
 		o := order("o1", "p1", "c1", at(time.Second))
 		err := s.Tx(ctx, func(ctx context.Context, tx app.Tx) error {
-			if err := tx.InsertOrder(ctx, o, scope, domain.NewSaga(o)); err != nil {
+			if err := tx.InsertOrder(ctx, o, scope, app.SagaRecord{Saga: domain.NewSaga(o)}); err != nil {
 				return err
 			}
 			upd := bare("o0", "p1", "c1", at(0))

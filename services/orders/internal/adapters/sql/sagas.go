@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/partnerhub/partnerhub/pkg/auth"
 	"github.com/partnerhub/partnerhub/pkg/errs"
 	"github.com/partnerhub/partnerhub/pkg/store"
 	"github.com/partnerhub/partnerhub/services/orders/internal/app"
@@ -58,7 +59,8 @@ func decodeTasks(s string) ([]domain.Task, error) {
 }
 
 // sagaCols are the columns scanSaga reads, in the order sagaValues binds them ($1..$8).
-const sagaCols = `order_id, status, tasks, failure, next_run, lease_owner, lease_until, version`
+const sagaCols = `order_id, status, tasks, failure, next_run, lease_owner, lease_until, version, principal,
+	cancel_principal`
 
 func sagaValues(r app.SagaRecord) ([]any, error) {
 	tasks, err := encodeTasks(r.Saga.Tasks)
@@ -69,8 +71,16 @@ func sagaValues(r app.SagaRecord) ([]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("saga of order %s: %w", r.Saga.OrderID, err)
 	}
+	principal, err := encodePrincipal(r.Principal)
+	if err != nil {
+		return nil, fmt.Errorf("saga of order %s: %w", r.Saga.OrderID, err)
+	}
+	cancelPrincipal, err := encodePrincipal(r.CancelPrincipal)
+	if err != nil {
+		return nil, fmt.Errorf("saga of order %s: %w", r.Saga.OrderID, err)
+	}
 	return []any{r.Saga.OrderID, string(r.Saga.Status), tasks, nullJSON(failure), store.NullTime(r.NextRun),
-		r.LeaseOwner, store.NullTime(r.LeaseUntil), r.Version}, nil
+		r.LeaseOwner, store.NullTime(r.LeaseUntil), r.Version, principal, cancelPrincipal}, nil
 }
 
 func scanSaga(row store.Scanner) (app.SagaRecord, error) {
@@ -78,11 +88,18 @@ func scanSaga(row store.Scanner) (app.SagaRecord, error) {
 	var status, tasks string
 	var failure sql.NullString
 	var nextRun, leaseUntil sql.NullTime
+	var principal, cancelPrincipal string
 	if err := row.Scan(&r.Saga.OrderID, &status, &tasks, &failure, &nextRun, &r.LeaseOwner, &leaseUntil,
-		&r.Version); err != nil {
+		&r.Version, &principal, &cancelPrincipal); err != nil {
 		return app.SagaRecord{}, err
 	}
 	var err error
+	if r.Principal, err = decodePrincipal(principal); err != nil {
+		return app.SagaRecord{}, fmt.Errorf("saga of order %s: %w", r.Saga.OrderID, err)
+	}
+	if r.CancelPrincipal, err = decodePrincipal(cancelPrincipal); err != nil {
+		return app.SagaRecord{}, fmt.Errorf("saga of order %s: %w", r.Saga.OrderID, err)
+	}
 	if r.Saga.Tasks, err = decodeTasks(tasks); err != nil {
 		return app.SagaRecord{}, fmt.Errorf("saga of order %s: %w", r.Saga.OrderID, err)
 	}
@@ -99,7 +116,7 @@ func (t *tx) insertSaga(ctx context.Context, r app.SagaRecord) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.q.ExecContext(ctx, `INSERT INTO sagas (`+sagaCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, vals...)
+	_, err = t.q.ExecContext(ctx, `INSERT INTO sagas (`+sagaCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, vals...)
 	if store.IsUniqueViolation(err) {
 		return errs.New(errs.AlreadyExists, "", "order %q already has a saga", r.Saga.OrderID).Wrap(err)
 	}
@@ -128,8 +145,8 @@ func (t *tx) PutSaga(ctx context.Context, r app.SagaRecord) error {
 		return err
 	}
 	res, err := t.q.ExecContext(ctx, `UPDATE sagas SET status = $2, tasks = $3, failure = $4, next_run = $5,
-		lease_owner = $6, lease_until = $7, version = $8
-		WHERE order_id = $1 AND version = $9`, append(vals, r.Version-1)...)
+		lease_owner = $6, lease_until = $7, version = $8, principal = $9, cancel_principal = $10
+		WHERE order_id = $1 AND version = $11`, append(vals, r.Version-1)...)
 	if n, err := store.Affected(res, err, "put saga of order "+r.Saga.OrderID); err != nil {
 		return err
 	} else if n != 1 {
@@ -154,4 +171,45 @@ func (s *Store) DueSagas(ctx context.Context, now time.Time, limit int) ([]strin
 		err := row.Scan(&id)
 		return id, err
 	}, query, a...)
+}
+
+// storedPrincipal is the stored form of a saga's principal: who, of which organisation, with
+// which roles. Never a token.
+type storedPrincipal struct {
+	Subject string   `json:"subject"`
+	OrgID   string   `json:"org_id"`
+	OrgKind string   `json:"org_kind"`
+	Roles   []string `json:"roles,omitempty"`
+}
+
+// encodePrincipal stores p's effective principal; "" for none.
+func encodePrincipal(p auth.Principal) (string, error) {
+	e := p.Effective()
+	if e.Subject == "" && e.OrgID == "" {
+		return "", nil
+	}
+	sp := storedPrincipal{Subject: e.Subject, OrgID: e.OrgID, OrgKind: string(e.OrgKind)}
+	for _, r := range e.Roles {
+		sp.Roles = append(sp.Roles, string(r))
+	}
+	b, err := json.Marshal(sp)
+	if err != nil {
+		return "", fmt.Errorf("encode principal: %w", err)
+	}
+	return string(b), nil
+}
+
+func decodePrincipal(s string) (auth.Principal, error) {
+	if s == "" {
+		return auth.Principal{}, nil
+	}
+	var sp storedPrincipal
+	if err := json.Unmarshal([]byte(s), &sp); err != nil {
+		return auth.Principal{}, fmt.Errorf("decode principal: %w", err)
+	}
+	p := auth.Principal{Subject: sp.Subject, OrgID: sp.OrgID, OrgKind: auth.OrgKind(sp.OrgKind)}
+	for _, r := range sp.Roles {
+		p.Roles = append(p.Roles, auth.Role(r))
+	}
+	return p, nil
 }

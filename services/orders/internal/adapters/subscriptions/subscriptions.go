@@ -28,11 +28,13 @@ const callTimeout = 5 * time.Second
 // Provisioning implements app.Subscriptions over ProvisioningService.
 type Provisioning struct {
 	client subscriptionsv1.ProvisioningServiceClient
+	subs   subscriptionsv1.SubscriptionServiceClient // cancellations (cancel.go)
 }
 
 // New returns the port over a connection to subscriptions (svc.Runtime.DialPeer).
 func New(conn grpc.ClientConnInterface) *Provisioning {
-	return &Provisioning{client: subscriptionsv1.NewProvisioningServiceClient(conn)}
+	return &Provisioning{client: subscriptionsv1.NewProvisioningServiceClient(conn),
+		subs: subscriptionsv1.NewSubscriptionServiceClient(conn)}
 }
 
 var _ app.Subscriptions = (*Provisioning)(nil)
