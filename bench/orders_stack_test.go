@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 
+	catalogv1 "github.com/partnerhub/partnerhub/gen/partnerhub/catalog/v1"
 	identityv1 "github.com/partnerhub/partnerhub/gen/partnerhub/identity/v1"
 	"github.com/partnerhub/partnerhub/pkg/config"
 	"github.com/partnerhub/partnerhub/pkg/server"
@@ -57,9 +59,21 @@ func (e suiteEngine) String() string {
 
 // suite is the six services running in this process.
 type suite struct {
+	errc      chan error        // a service that stopped early
 	addr      map[string]string // gRPC address by service name
 	demoToken string            // the demo partner's Admin agent (identity.DemoClientID)
 	conns     map[string]*grpc.ClientConn
+}
+
+// stopped returns why a service stopped early, or nil: the first thing to check when a call
+// fails.
+func (s *suite) stopped() error {
+	select {
+	case err := <-s.errc:
+		return err
+	default:
+		return nil
+	}
 }
 
 // conn returns the benchmark's connection to a service (one per service).
@@ -96,7 +110,11 @@ func startSuite(b *testing.B, engine suiteEngine) *suite {
 		secrets[n] = "bench-" + n + "-service-secret-0123456789"
 		creds += "," + n + "=" + secrets[n]
 	}
-	log, err := server.NewLogger("error", "")
+	level := "error" // PARTNERHUB_BENCH_LOG_LEVEL: the services' log level (stderr)
+	if l := os.Getenv("PARTNERHUB_BENCH_LOG_LEVEL"); l != "" {
+		level = l
+	}
+	log, err := server.NewLogger(level, "")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -104,7 +122,7 @@ func startSuite(b *testing.B, engine suiteEngine) *suite {
 	base := func(bs *svc.Base) {
 		bs.GRPCAddr, bs.AdminAddr = addr[bs.Name], ""
 		bs.DatabaseURL = dbURL(bs.Name)
-		bs.LogLevel, bs.Logger = "error", log
+		bs.LogLevel, bs.Logger = level, log
 		bs.IdentityAddr = addr[identity.Name]
 		bs.ServiceSecret = secrets[bs.Name]
 	}
@@ -186,7 +204,7 @@ func startSuite(b *testing.B, engine suiteEngine) *suite {
 		}
 	}
 
-	s := &suite{addr: addr, conns: map[string]*grpc.ClientConn{}}
+	s := &suite{errc: errc, addr: addr, conns: map[string]*grpc.ClientConn{}}
 	for _, n := range names {
 		c, err := grpc.NewClient(addr[n], grpc.WithTransportCredentials(insecure.NewCredentials()))
 		if err != nil {
@@ -201,6 +219,19 @@ func startSuite(b *testing.B, engine suiteEngine) *suite {
 		b.Fatalf("demo token: %v", err)
 	}
 	s.demoToken = tok.GetAccessToken().GetToken()
+
+	// catalog imports the seed catalog in the background once identity answers: wait for it.
+	cat := catalogv1.NewCatalogServiceClient(s.conn(catalog.Name))
+	for {
+		_, err := cat.GetSku(s.partnerCtx(ctx), &catalogv1.GetSkuRequest{SkuId: benchOrderSku})
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("the seed catalog has no %s after 60 s: %v", benchOrderSku, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	return s
 }
 

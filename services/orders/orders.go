@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
+	"go.uber.org/zap"
 	"google.golang.org/grpc"
 
 	ordersv1 "github.com/partnerhub/partnerhub/gen/partnerhub/orders/v1"
@@ -23,8 +25,9 @@ import (
 	ordsubs "github.com/partnerhub/partnerhub/services/orders/internal/adapters/subscriptions"
 	"github.com/partnerhub/partnerhub/services/orders/internal/app"
 	"github.com/partnerhub/partnerhub/services/orders/internal/app/billing"
-	"github.com/partnerhub/partnerhub/services/orders/internal/app/support"
+	"github.com/partnerhub/partnerhub/services/orders/internal/app/redeem"
 	"github.com/partnerhub/partnerhub/services/orders/internal/app/saga"
+	"github.com/partnerhub/partnerhub/services/orders/internal/app/support"
 	"github.com/partnerhub/partnerhub/services/orders/internal/ports/grpcapi"
 	"github.com/partnerhub/partnerhub/services/orders/migrations"
 )
@@ -109,10 +112,18 @@ func Run(ctx context.Context, cfg Config) error {
 	peers := saga.Peers{Identity: ordidentity.New(idConn, tenancy.Options{}), Catalog: ordcatalog.New(catConn),
 		Subscriptions: subs, Keys: ordkeys.New(keyConn)}
 	changes := app.NewChanges()
-	runner := saga.New(store, peers, rt.Clock, changes, saga.Options{Lease: cfg.SagaLease,
+	// One name per replica in the leases of both sagas: a restarted process is a new replica.
+	owner := "orders-" + uuid.NewString()
+	runner := saga.New(store, peers, rt.Clock, changes, saga.Options{Owner: owner, Lease: cfg.SagaLease,
 		Poll: cfg.RecoveryInterval, Log: rt.Log})
+	// The key redemption saga (KD-1, KD-2, SU-4).
+	redemptions := redeem.New(store, redeem.Peers{Keys: ordkeys.NewProductKeys(keyConn),
+		Tenants: ordidentity.NewTenants(idConn), Identity: peers.Identity, Catalog: peers.Catalog,
+		Subscriptions: ordsubs.NewRenewals(subConn)},
+		redeem.Options{Clock: rt.Clock, Owner: owner, Lease: cfg.SagaLease, Poll: cfg.RecoveryInterval,
+			OnError: func(_ context.Context, err error) { rt.Log.Warn("key redemption", zap.Error(err)) }})
 	a := app.New(store, peers.Identity, peers.Catalog, peers.Subscriptions, runner, rt.Clock, changes,
-		app.Options{WatchPoll: cfg.WatchPoll})
+		app.Options{WatchPoll: cfg.WatchPoll, Capacity: subs})
 	// The ledger books renewals, refunds and penalties from the subscriptions events feed (BI-1..
 	// BI-3), read with the service's own token from a stored cursor.
 	feed := billing.NewFeed(store, ordsubs.NewEvents(subConn), rt.Clock, billing.FeedOptions{Logger: rt.Log})
@@ -122,10 +133,12 @@ func Run(ctx context.Context, cfg Config) error {
 	return rt.Serve(ctx, svc.ServeConfig{
 		Register: func(gs *grpc.Server) {
 			grpcapi.Register(gs, grpcapi.Servers{Orders: grpcapi.NewOrderServer(a),
-				Ledger: grpcapi.NewLedgerServer(ledger), Support: grpcapi.NewSupportServer(supportApp)})
+				Redemption: grpcapi.NewRedemptionServer(redemptions),
+				Ledger:     grpcapi.NewLedgerServer(ledger), Support: grpcapi.NewSupportServer(supportApp)})
 		},
-		Background: []func(context.Context){runner.Run, feed.Run},
+		// RedeemProductKeys deduplicates by request_id itself: a replayed answer would repeat a
+		// PROCESSING redemption forever instead of showing how it ended.
+		NotReplayed: []string{ordersv1.RedemptionService_RedeemProductKeys_FullMethodName},
+		Background:  []func(context.Context){runner.Run, feed.Run, redemptions.Run},
 	})
 }
-
-var _ ordersv1.OrderServiceServer = (*grpcapi.OrderServer)(nil)

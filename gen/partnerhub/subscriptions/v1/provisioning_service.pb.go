@@ -23,6 +23,134 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// CheckTenantCapacityRequest names the customer and how many subscriptions it would add.
+type CheckTenantCapacityRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The customer (tenant ID).
+	CustomerId string `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	// How many subscriptions would be added; at least 1.
+	Requested     int32 `protobuf:"varint,2,opt,name=requested,proto3" json:"requested,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckTenantCapacityRequest) Reset() {
+	*x = CheckTenantCapacityRequest{}
+	mi := &file_partnerhub_subscriptions_v1_provisioning_service_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckTenantCapacityRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckTenantCapacityRequest) ProtoMessage() {}
+
+func (x *CheckTenantCapacityRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_partnerhub_subscriptions_v1_provisioning_service_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckTenantCapacityRequest.ProtoReflect.Descriptor instead.
+func (*CheckTenantCapacityRequest) Descriptor() ([]byte, []int) {
+	return file_partnerhub_subscriptions_v1_provisioning_service_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *CheckTenantCapacityRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+func (x *CheckTenantCapacityRequest) GetRequested() int32 {
+	if x != nil {
+		return x.Requested
+	}
+	return 0
+}
+
+// CheckTenantCapacityResponse says whether the subscriptions fit, with the numbers of SU-13.
+type CheckTenantCapacityResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Whether active + requested stays within limit.
+	Allowed bool `protobuf:"varint,1,opt,name=allowed,proto3" json:"allowed,omitempty"`
+	// The tenant maximum (ACTIVE or SUSPENDED subscriptions).
+	Limit int32 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	// The customer's subscriptions that count against it now (ACTIVE or SUSPENDED).
+	Active int32 `protobuf:"varint,3,opt,name=active,proto3" json:"active,omitempty"`
+	// The requested number, as asked.
+	Requested     int32 `protobuf:"varint,4,opt,name=requested,proto3" json:"requested,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckTenantCapacityResponse) Reset() {
+	*x = CheckTenantCapacityResponse{}
+	mi := &file_partnerhub_subscriptions_v1_provisioning_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckTenantCapacityResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckTenantCapacityResponse) ProtoMessage() {}
+
+func (x *CheckTenantCapacityResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_partnerhub_subscriptions_v1_provisioning_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckTenantCapacityResponse.ProtoReflect.Descriptor instead.
+func (*CheckTenantCapacityResponse) Descriptor() ([]byte, []int) {
+	return file_partnerhub_subscriptions_v1_provisioning_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *CheckTenantCapacityResponse) GetAllowed() bool {
+	if x != nil {
+		return x.Allowed
+	}
+	return false
+}
+
+func (x *CheckTenantCapacityResponse) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+func (x *CheckTenantCapacityResponse) GetActive() int32 {
+	if x != nil {
+		return x.Active
+	}
+	return 0
+}
+
+func (x *CheckTenantCapacityResponse) GetRequested() int32 {
+	if x != nil {
+		return x.Requested
+	}
+	return 0
+}
+
 // ProvisionSubscriptionRequest describes the subscription to create, with the catalog data the
 // saga read (this service does not call the catalog).
 type ProvisionSubscriptionRequest struct {
@@ -70,13 +198,19 @@ type ProvisionSubscriptionRequest struct {
 	// The cancellation window in days from the start of each term (catalog window_days; 7 for
 	// software subscriptions, SU-10); 0 for CANCELLATION_POLICY_NEVER.
 	CancellationWindowDays int32 `protobuf:"varint,20,opt,name=cancellation_window_days,json=cancellationWindowDays,proto3" json:"cancellation_window_days,omitempty"`
-	unknownFields          protoimpl.UnknownFields
-	sizeCache              protoimpl.SizeCache
+	// Users (user IDs, UUIDs) of the customer tenant who each get one license (seat) of the new
+	// subscription: the first admin of a tenant created by key redemption (ID-2, KD-2). Each at most
+	// once, at most quantity of them; becomes Subscription.licensed_user_ids. Only when a
+	// subscription is created: not with add_to_subscription_id (INVALID_REQUEST). Empty: no license
+	// is assigned.
+	LicensedUserIds []string `protobuf:"bytes,21,rep,name=licensed_user_ids,json=licensedUserIds,proto3" json:"licensed_user_ids,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *ProvisionSubscriptionRequest) Reset() {
 	*x = ProvisionSubscriptionRequest{}
-	mi := &file_partnerhub_subscriptions_v1_provisioning_service_proto_msgTypes[0]
+	mi := &file_partnerhub_subscriptions_v1_provisioning_service_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -88,7 +222,7 @@ func (x *ProvisionSubscriptionRequest) String() string {
 func (*ProvisionSubscriptionRequest) ProtoMessage() {}
 
 func (x *ProvisionSubscriptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_partnerhub_subscriptions_v1_provisioning_service_proto_msgTypes[0]
+	mi := &file_partnerhub_subscriptions_v1_provisioning_service_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -101,7 +235,7 @@ func (x *ProvisionSubscriptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProvisionSubscriptionRequest.ProtoReflect.Descriptor instead.
 func (*ProvisionSubscriptionRequest) Descriptor() ([]byte, []int) {
-	return file_partnerhub_subscriptions_v1_provisioning_service_proto_rawDescGZIP(), []int{0}
+	return file_partnerhub_subscriptions_v1_provisioning_service_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ProvisionSubscriptionRequest) GetRequestId() string {
@@ -244,6 +378,13 @@ func (x *ProvisionSubscriptionRequest) GetCancellationWindowDays() int32 {
 	return 0
 }
 
+func (x *ProvisionSubscriptionRequest) GetLicensedUserIds() []string {
+	if x != nil {
+		return x.LicensedUserIds
+	}
+	return nil
+}
+
 // ProvisionSubscriptionResponse carries the created or enlarged subscription.
 type ProvisionSubscriptionResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -261,7 +402,7 @@ type ProvisionSubscriptionResponse struct {
 
 func (x *ProvisionSubscriptionResponse) Reset() {
 	*x = ProvisionSubscriptionResponse{}
-	mi := &file_partnerhub_subscriptions_v1_provisioning_service_proto_msgTypes[1]
+	mi := &file_partnerhub_subscriptions_v1_provisioning_service_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -273,7 +414,7 @@ func (x *ProvisionSubscriptionResponse) String() string {
 func (*ProvisionSubscriptionResponse) ProtoMessage() {}
 
 func (x *ProvisionSubscriptionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_partnerhub_subscriptions_v1_provisioning_service_proto_msgTypes[1]
+	mi := &file_partnerhub_subscriptions_v1_provisioning_service_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -286,7 +427,7 @@ func (x *ProvisionSubscriptionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProvisionSubscriptionResponse.ProtoReflect.Descriptor instead.
 func (*ProvisionSubscriptionResponse) Descriptor() ([]byte, []int) {
-	return file_partnerhub_subscriptions_v1_provisioning_service_proto_rawDescGZIP(), []int{1}
+	return file_partnerhub_subscriptions_v1_provisioning_service_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ProvisionSubscriptionResponse) GetSubscription() *Subscription {
@@ -339,7 +480,7 @@ type RenewSubscriptionRequest struct {
 
 func (x *RenewSubscriptionRequest) Reset() {
 	*x = RenewSubscriptionRequest{}
-	mi := &file_partnerhub_subscriptions_v1_provisioning_service_proto_msgTypes[2]
+	mi := &file_partnerhub_subscriptions_v1_provisioning_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -351,7 +492,7 @@ func (x *RenewSubscriptionRequest) String() string {
 func (*RenewSubscriptionRequest) ProtoMessage() {}
 
 func (x *RenewSubscriptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_partnerhub_subscriptions_v1_provisioning_service_proto_msgTypes[2]
+	mi := &file_partnerhub_subscriptions_v1_provisioning_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -364,7 +505,7 @@ func (x *RenewSubscriptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenewSubscriptionRequest.ProtoReflect.Descriptor instead.
 func (*RenewSubscriptionRequest) Descriptor() ([]byte, []int) {
-	return file_partnerhub_subscriptions_v1_provisioning_service_proto_rawDescGZIP(), []int{2}
+	return file_partnerhub_subscriptions_v1_provisioning_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *RenewSubscriptionRequest) GetRequestId() string {
@@ -428,7 +569,7 @@ type RenewSubscriptionResponse struct {
 
 func (x *RenewSubscriptionResponse) Reset() {
 	*x = RenewSubscriptionResponse{}
-	mi := &file_partnerhub_subscriptions_v1_provisioning_service_proto_msgTypes[3]
+	mi := &file_partnerhub_subscriptions_v1_provisioning_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -440,7 +581,7 @@ func (x *RenewSubscriptionResponse) String() string {
 func (*RenewSubscriptionResponse) ProtoMessage() {}
 
 func (x *RenewSubscriptionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_partnerhub_subscriptions_v1_provisioning_service_proto_msgTypes[3]
+	mi := &file_partnerhub_subscriptions_v1_provisioning_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -453,7 +594,7 @@ func (x *RenewSubscriptionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenewSubscriptionResponse.ProtoReflect.Descriptor instead.
 func (*RenewSubscriptionResponse) Descriptor() ([]byte, []int) {
-	return file_partnerhub_subscriptions_v1_provisioning_service_proto_rawDescGZIP(), []int{3}
+	return file_partnerhub_subscriptions_v1_provisioning_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *RenewSubscriptionResponse) GetSubscription() *Subscription {
@@ -506,7 +647,7 @@ type CompensateProvisioningRequest struct {
 
 func (x *CompensateProvisioningRequest) Reset() {
 	*x = CompensateProvisioningRequest{}
-	mi := &file_partnerhub_subscriptions_v1_provisioning_service_proto_msgTypes[4]
+	mi := &file_partnerhub_subscriptions_v1_provisioning_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -518,7 +659,7 @@ func (x *CompensateProvisioningRequest) String() string {
 func (*CompensateProvisioningRequest) ProtoMessage() {}
 
 func (x *CompensateProvisioningRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_partnerhub_subscriptions_v1_provisioning_service_proto_msgTypes[4]
+	mi := &file_partnerhub_subscriptions_v1_provisioning_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -531,7 +672,7 @@ func (x *CompensateProvisioningRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompensateProvisioningRequest.ProtoReflect.Descriptor instead.
 func (*CompensateProvisioningRequest) Descriptor() ([]byte, []int) {
-	return file_partnerhub_subscriptions_v1_provisioning_service_proto_rawDescGZIP(), []int{4}
+	return file_partnerhub_subscriptions_v1_provisioning_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CompensateProvisioningRequest) GetRequestId() string {
@@ -568,7 +709,7 @@ type CompensateProvisioningResponse struct {
 
 func (x *CompensateProvisioningResponse) Reset() {
 	*x = CompensateProvisioningResponse{}
-	mi := &file_partnerhub_subscriptions_v1_provisioning_service_proto_msgTypes[5]
+	mi := &file_partnerhub_subscriptions_v1_provisioning_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -580,7 +721,7 @@ func (x *CompensateProvisioningResponse) String() string {
 func (*CompensateProvisioningResponse) ProtoMessage() {}
 
 func (x *CompensateProvisioningResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_partnerhub_subscriptions_v1_provisioning_service_proto_msgTypes[5]
+	mi := &file_partnerhub_subscriptions_v1_provisioning_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -593,7 +734,7 @@ func (x *CompensateProvisioningResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompensateProvisioningResponse.ProtoReflect.Descriptor instead.
 func (*CompensateProvisioningResponse) Descriptor() ([]byte, []int) {
-	return file_partnerhub_subscriptions_v1_provisioning_service_proto_rawDescGZIP(), []int{5}
+	return file_partnerhub_subscriptions_v1_provisioning_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CompensateProvisioningResponse) GetSubscription() *Subscription {
@@ -614,7 +755,16 @@ var File_partnerhub_subscriptions_v1_provisioning_service_proto protoreflect.Fil
 
 const file_partnerhub_subscriptions_v1_provisioning_service_proto_rawDesc = "" +
 	"\n" +
-	"6partnerhub/subscriptions/v1/provisioning_service.proto\x12\x1bpartnerhub.subscriptions.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!partnerhub/common/v1/access.proto\x1a partnerhub/common/v1/money.proto\x1a.partnerhub/subscriptions/v1/subscription.proto\"\xa0\a\n" +
+	"6partnerhub/subscriptions/v1/provisioning_service.proto\x12\x1bpartnerhub.subscriptions.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!partnerhub/common/v1/access.proto\x1a partnerhub/common/v1/money.proto\x1a.partnerhub/subscriptions/v1/subscription.proto\"[\n" +
+	"\x1aCheckTenantCapacityRequest\x12\x1f\n" +
+	"\vcustomer_id\x18\x01 \x01(\tR\n" +
+	"customerId\x12\x1c\n" +
+	"\trequested\x18\x02 \x01(\x05R\trequested\"\x83\x01\n" +
+	"\x1bCheckTenantCapacityResponse\x12\x18\n" +
+	"\aallowed\x18\x01 \x01(\bR\aallowed\x12\x14\n" +
+	"\x05limit\x18\x02 \x01(\x05R\x05limit\x12\x16\n" +
+	"\x06active\x18\x03 \x01(\x05R\x06active\x12\x1c\n" +
+	"\trequested\x18\x04 \x01(\x05R\trequested\"\xcc\a\n" +
 	"\x1cProvisionSubscriptionRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x19\n" +
@@ -643,7 +793,8 @@ const file_partnerhub_subscriptions_v1_provisioning_service_proto_rawDesc = "" +
 	"\x16add_to_subscription_id\x18\x12 \x01(\tR\x13addToSubscriptionId\x12\x1f\n" +
 	"\vtransfer_id\x18\x13 \x01(\tR\n" +
 	"transferId\x128\n" +
-	"\x18cancellation_window_days\x18\x14 \x01(\x05R\x16cancellationWindowDays\"\x8c\x02\n" +
+	"\x18cancellation_window_days\x18\x14 \x01(\x05R\x16cancellationWindowDays\x12*\n" +
+	"\x11licensed_user_ids\x18\x15 \x03(\tR\x0flicensedUserIds\"\x8c\x02\n" +
 	"\x1dProvisionSubscriptionResponse\x12M\n" +
 	"\fsubscription\x18\x01 \x01(\v2).partnerhub.subscriptions.v1.SubscriptionR\fsubscription\x12\x18\n" +
 	"\acreated\x18\x02 \x01(\bR\acreated\x12B\n" +
@@ -671,11 +822,12 @@ const file_partnerhub_subscriptions_v1_provisioning_service_proto_rawDesc = "" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\"\xa3\x01\n" +
 	"\x1eCompensateProvisioningResponse\x12M\n" +
 	"\fsubscription\x18\x01 \x01(\v2).partnerhub.subscriptions.v1.SubscriptionR\fsubscription\x122\n" +
-	"\x15nothing_to_compensate\x18\x02 \x01(\bR\x13nothingToCompensate2\xd7\x03\n" +
+	"\x15nothing_to_compensate\x18\x02 \x01(\bR\x13nothingToCompensate2\xea\x04\n" +
 	"\x13ProvisioningService\x12\x96\x01\n" +
 	"\x15ProvisionSubscription\x129.partnerhub.subscriptions.v1.ProvisionSubscriptionRequest\x1a:.partnerhub.subscriptions.v1.ProvisionSubscriptionResponse\"\x06\xc2\xf3\x18\x02\x10\x01\x12\x8a\x01\n" +
 	"\x11RenewSubscription\x125.partnerhub.subscriptions.v1.RenewSubscriptionRequest\x1a6.partnerhub.subscriptions.v1.RenewSubscriptionResponse\"\x06\xc2\xf3\x18\x02\x10\x01\x12\x99\x01\n" +
-	"\x16CompensateProvisioning\x12:.partnerhub.subscriptions.v1.CompensateProvisioningRequest\x1a;.partnerhub.subscriptions.v1.CompensateProvisioningResponse\"\x06\xc2\xf3\x18\x02\x10\x01B\x9b\x02\n" +
+	"\x16CompensateProvisioning\x12:.partnerhub.subscriptions.v1.CompensateProvisioningRequest\x1a;.partnerhub.subscriptions.v1.CompensateProvisioningResponse\"\x06\xc2\xf3\x18\x02\x10\x01\x12\x90\x01\n" +
+	"\x13CheckTenantCapacity\x127.partnerhub.subscriptions.v1.CheckTenantCapacityRequest\x1a8.partnerhub.subscriptions.v1.CheckTenantCapacityResponse\"\x06\xc2\xf3\x18\x02\x10\x01B\x9b\x02\n" +
 	"\x1fcom.partnerhub.subscriptions.v1B\x18ProvisioningServiceProtoP\x01ZPgithub.com/partnerhub/partnerhub/gen/partnerhub/subscriptions/v1;subscriptionsv1\xa2\x02\x03PSX\xaa\x02\x1bPartnerhub.Subscriptions.V1\xca\x02\x1bPartnerhub\\Subscriptions\\V1\xe2\x02'Partnerhub\\Subscriptions\\V1\\GPBMetadata\xea\x02\x1dPartnerhub::Subscriptions::V1b\x06proto3"
 
 var (
@@ -690,46 +842,50 @@ func file_partnerhub_subscriptions_v1_provisioning_service_proto_rawDescGZIP() [
 	return file_partnerhub_subscriptions_v1_provisioning_service_proto_rawDescData
 }
 
-var file_partnerhub_subscriptions_v1_provisioning_service_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_partnerhub_subscriptions_v1_provisioning_service_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_partnerhub_subscriptions_v1_provisioning_service_proto_goTypes = []any{
-	(*ProvisionSubscriptionRequest)(nil),   // 0: partnerhub.subscriptions.v1.ProvisionSubscriptionRequest
-	(*ProvisionSubscriptionResponse)(nil),  // 1: partnerhub.subscriptions.v1.ProvisionSubscriptionResponse
-	(*RenewSubscriptionRequest)(nil),       // 2: partnerhub.subscriptions.v1.RenewSubscriptionRequest
-	(*RenewSubscriptionResponse)(nil),      // 3: partnerhub.subscriptions.v1.RenewSubscriptionResponse
-	(*CompensateProvisioningRequest)(nil),  // 4: partnerhub.subscriptions.v1.CompensateProvisioningRequest
-	(*CompensateProvisioningResponse)(nil), // 5: partnerhub.subscriptions.v1.CompensateProvisioningResponse
-	(ProductKind)(0),                       // 6: partnerhub.subscriptions.v1.ProductKind
-	(Channel)(0),                           // 7: partnerhub.subscriptions.v1.Channel
-	(BillingPlan)(0),                       // 8: partnerhub.subscriptions.v1.BillingPlan
-	(*v1.Money)(nil),                       // 9: partnerhub.common.v1.Money
-	(CancellationPolicy)(0),                // 10: partnerhub.subscriptions.v1.CancellationPolicy
-	(*Subscription)(nil),                   // 11: partnerhub.subscriptions.v1.Subscription
-	(*timestamppb.Timestamp)(nil),          // 12: google.protobuf.Timestamp
-	(RenewalTiming)(0),                     // 13: partnerhub.subscriptions.v1.RenewalTiming
+	(*CheckTenantCapacityRequest)(nil),     // 0: partnerhub.subscriptions.v1.CheckTenantCapacityRequest
+	(*CheckTenantCapacityResponse)(nil),    // 1: partnerhub.subscriptions.v1.CheckTenantCapacityResponse
+	(*ProvisionSubscriptionRequest)(nil),   // 2: partnerhub.subscriptions.v1.ProvisionSubscriptionRequest
+	(*ProvisionSubscriptionResponse)(nil),  // 3: partnerhub.subscriptions.v1.ProvisionSubscriptionResponse
+	(*RenewSubscriptionRequest)(nil),       // 4: partnerhub.subscriptions.v1.RenewSubscriptionRequest
+	(*RenewSubscriptionResponse)(nil),      // 5: partnerhub.subscriptions.v1.RenewSubscriptionResponse
+	(*CompensateProvisioningRequest)(nil),  // 6: partnerhub.subscriptions.v1.CompensateProvisioningRequest
+	(*CompensateProvisioningResponse)(nil), // 7: partnerhub.subscriptions.v1.CompensateProvisioningResponse
+	(ProductKind)(0),                       // 8: partnerhub.subscriptions.v1.ProductKind
+	(Channel)(0),                           // 9: partnerhub.subscriptions.v1.Channel
+	(BillingPlan)(0),                       // 10: partnerhub.subscriptions.v1.BillingPlan
+	(*v1.Money)(nil),                       // 11: partnerhub.common.v1.Money
+	(CancellationPolicy)(0),                // 12: partnerhub.subscriptions.v1.CancellationPolicy
+	(*Subscription)(nil),                   // 13: partnerhub.subscriptions.v1.Subscription
+	(*timestamppb.Timestamp)(nil),          // 14: google.protobuf.Timestamp
+	(RenewalTiming)(0),                     // 15: partnerhub.subscriptions.v1.RenewalTiming
 }
 var file_partnerhub_subscriptions_v1_provisioning_service_proto_depIdxs = []int32{
-	6,  // 0: partnerhub.subscriptions.v1.ProvisionSubscriptionRequest.product_kind:type_name -> partnerhub.subscriptions.v1.ProductKind
-	7,  // 1: partnerhub.subscriptions.v1.ProvisionSubscriptionRequest.channel:type_name -> partnerhub.subscriptions.v1.Channel
-	8,  // 2: partnerhub.subscriptions.v1.ProvisionSubscriptionRequest.billing_plan:type_name -> partnerhub.subscriptions.v1.BillingPlan
-	9,  // 3: partnerhub.subscriptions.v1.ProvisionSubscriptionRequest.unit_price:type_name -> partnerhub.common.v1.Money
-	10, // 4: partnerhub.subscriptions.v1.ProvisionSubscriptionRequest.cancellation_policy:type_name -> partnerhub.subscriptions.v1.CancellationPolicy
-	11, // 5: partnerhub.subscriptions.v1.ProvisionSubscriptionResponse.subscription:type_name -> partnerhub.subscriptions.v1.Subscription
-	12, // 6: partnerhub.subscriptions.v1.ProvisionSubscriptionResponse.term_start_time:type_name -> google.protobuf.Timestamp
-	12, // 7: partnerhub.subscriptions.v1.ProvisionSubscriptionResponse.term_end_time:type_name -> google.protobuf.Timestamp
-	9,  // 8: partnerhub.subscriptions.v1.RenewSubscriptionRequest.unit_price:type_name -> partnerhub.common.v1.Money
-	11, // 9: partnerhub.subscriptions.v1.RenewSubscriptionResponse.subscription:type_name -> partnerhub.subscriptions.v1.Subscription
-	13, // 10: partnerhub.subscriptions.v1.RenewSubscriptionResponse.timing:type_name -> partnerhub.subscriptions.v1.RenewalTiming
-	12, // 11: partnerhub.subscriptions.v1.RenewSubscriptionResponse.new_term_start_time:type_name -> google.protobuf.Timestamp
-	12, // 12: partnerhub.subscriptions.v1.RenewSubscriptionResponse.new_term_end_time:type_name -> google.protobuf.Timestamp
-	11, // 13: partnerhub.subscriptions.v1.CompensateProvisioningResponse.subscription:type_name -> partnerhub.subscriptions.v1.Subscription
-	0,  // 14: partnerhub.subscriptions.v1.ProvisioningService.ProvisionSubscription:input_type -> partnerhub.subscriptions.v1.ProvisionSubscriptionRequest
-	2,  // 15: partnerhub.subscriptions.v1.ProvisioningService.RenewSubscription:input_type -> partnerhub.subscriptions.v1.RenewSubscriptionRequest
-	4,  // 16: partnerhub.subscriptions.v1.ProvisioningService.CompensateProvisioning:input_type -> partnerhub.subscriptions.v1.CompensateProvisioningRequest
-	1,  // 17: partnerhub.subscriptions.v1.ProvisioningService.ProvisionSubscription:output_type -> partnerhub.subscriptions.v1.ProvisionSubscriptionResponse
-	3,  // 18: partnerhub.subscriptions.v1.ProvisioningService.RenewSubscription:output_type -> partnerhub.subscriptions.v1.RenewSubscriptionResponse
-	5,  // 19: partnerhub.subscriptions.v1.ProvisioningService.CompensateProvisioning:output_type -> partnerhub.subscriptions.v1.CompensateProvisioningResponse
-	17, // [17:20] is the sub-list for method output_type
-	14, // [14:17] is the sub-list for method input_type
+	8,  // 0: partnerhub.subscriptions.v1.ProvisionSubscriptionRequest.product_kind:type_name -> partnerhub.subscriptions.v1.ProductKind
+	9,  // 1: partnerhub.subscriptions.v1.ProvisionSubscriptionRequest.channel:type_name -> partnerhub.subscriptions.v1.Channel
+	10, // 2: partnerhub.subscriptions.v1.ProvisionSubscriptionRequest.billing_plan:type_name -> partnerhub.subscriptions.v1.BillingPlan
+	11, // 3: partnerhub.subscriptions.v1.ProvisionSubscriptionRequest.unit_price:type_name -> partnerhub.common.v1.Money
+	12, // 4: partnerhub.subscriptions.v1.ProvisionSubscriptionRequest.cancellation_policy:type_name -> partnerhub.subscriptions.v1.CancellationPolicy
+	13, // 5: partnerhub.subscriptions.v1.ProvisionSubscriptionResponse.subscription:type_name -> partnerhub.subscriptions.v1.Subscription
+	14, // 6: partnerhub.subscriptions.v1.ProvisionSubscriptionResponse.term_start_time:type_name -> google.protobuf.Timestamp
+	14, // 7: partnerhub.subscriptions.v1.ProvisionSubscriptionResponse.term_end_time:type_name -> google.protobuf.Timestamp
+	11, // 8: partnerhub.subscriptions.v1.RenewSubscriptionRequest.unit_price:type_name -> partnerhub.common.v1.Money
+	13, // 9: partnerhub.subscriptions.v1.RenewSubscriptionResponse.subscription:type_name -> partnerhub.subscriptions.v1.Subscription
+	15, // 10: partnerhub.subscriptions.v1.RenewSubscriptionResponse.timing:type_name -> partnerhub.subscriptions.v1.RenewalTiming
+	14, // 11: partnerhub.subscriptions.v1.RenewSubscriptionResponse.new_term_start_time:type_name -> google.protobuf.Timestamp
+	14, // 12: partnerhub.subscriptions.v1.RenewSubscriptionResponse.new_term_end_time:type_name -> google.protobuf.Timestamp
+	13, // 13: partnerhub.subscriptions.v1.CompensateProvisioningResponse.subscription:type_name -> partnerhub.subscriptions.v1.Subscription
+	2,  // 14: partnerhub.subscriptions.v1.ProvisioningService.ProvisionSubscription:input_type -> partnerhub.subscriptions.v1.ProvisionSubscriptionRequest
+	4,  // 15: partnerhub.subscriptions.v1.ProvisioningService.RenewSubscription:input_type -> partnerhub.subscriptions.v1.RenewSubscriptionRequest
+	6,  // 16: partnerhub.subscriptions.v1.ProvisioningService.CompensateProvisioning:input_type -> partnerhub.subscriptions.v1.CompensateProvisioningRequest
+	0,  // 17: partnerhub.subscriptions.v1.ProvisioningService.CheckTenantCapacity:input_type -> partnerhub.subscriptions.v1.CheckTenantCapacityRequest
+	3,  // 18: partnerhub.subscriptions.v1.ProvisioningService.ProvisionSubscription:output_type -> partnerhub.subscriptions.v1.ProvisionSubscriptionResponse
+	5,  // 19: partnerhub.subscriptions.v1.ProvisioningService.RenewSubscription:output_type -> partnerhub.subscriptions.v1.RenewSubscriptionResponse
+	7,  // 20: partnerhub.subscriptions.v1.ProvisioningService.CompensateProvisioning:output_type -> partnerhub.subscriptions.v1.CompensateProvisioningResponse
+	1,  // 21: partnerhub.subscriptions.v1.ProvisioningService.CheckTenantCapacity:output_type -> partnerhub.subscriptions.v1.CheckTenantCapacityResponse
+	18, // [18:22] is the sub-list for method output_type
+	14, // [14:18] is the sub-list for method input_type
 	14, // [14:14] is the sub-list for extension type_name
 	14, // [14:14] is the sub-list for extension extendee
 	0,  // [0:14] is the sub-list for field type_name
@@ -747,7 +903,7 @@ func file_partnerhub_subscriptions_v1_provisioning_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_partnerhub_subscriptions_v1_provisioning_service_proto_rawDesc), len(file_partnerhub_subscriptions_v1_provisioning_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -22,6 +22,7 @@ const (
 	ProvisioningService_ProvisionSubscription_FullMethodName  = "/partnerhub.subscriptions.v1.ProvisioningService/ProvisionSubscription"
 	ProvisioningService_RenewSubscription_FullMethodName      = "/partnerhub.subscriptions.v1.ProvisioningService/RenewSubscription"
 	ProvisioningService_CompensateProvisioning_FullMethodName = "/partnerhub.subscriptions.v1.ProvisioningService/CompensateProvisioning"
+	ProvisioningService_CheckTenantCapacity_FullMethodName    = "/partnerhub.subscriptions.v1.ProvisioningService/CheckTenantCapacity"
 )
 
 // ProvisioningServiceClient is the client API for ProvisioningService service.
@@ -39,8 +40,10 @@ type ProvisioningServiceClient interface {
 	// ProvisionSubscription creates a subscription for an order line or a redeemed key card, or,
 	// with add_to_subscription_id, adds the seats to an existing subscription (SU-6
 	// co-termination for Open). Emits CREATED (or QUANTITY_CHANGED).
+	// licensed_user_ids assigns one license of a created subscription to each of those users (ID-2).
 	// Errors: TENANT_SUBSCRIPTION_LIMIT (metadata: limit, active, requested), QUANTITY_ABOVE_MAXIMUM,
-	// INVALID_REQUEST, INVALID_STATE_TRANSITION (add_to_subscription_id not ACTIVE),
+	// INVALID_REQUEST (also: licensed_user_ids not UUIDs, repeated, more than quantity, or with
+	// add_to_subscription_id), INVALID_STATE_TRANSITION (add_to_subscription_id not ACTIVE),
 	// STEP_ALREADY_COMPENSATED, RESOURCE_NOT_FOUND, REQUEST_ID_REUSED, SERVICE_TOKEN_REQUIRED.
 	// Roles: SERVICE.
 	ProvisionSubscription(ctx context.Context, in *ProvisionSubscriptionRequest, opts ...grpc.CallOption) (*ProvisionSubscriptionResponse, error)
@@ -50,6 +53,7 @@ type ProvisioningServiceClient interface {
 	// 30-day EXPIRED grace, the new term starts at the old end date (end = old end + term).
 	// A DISABLED, DELETED or CANCELLED subscription cannot be renewed. Emits RENEWED.
 	// Errors: RENEWAL_WINDOW_NOT_OPEN (metadata: opens_at), INVALID_STATE_TRANSITION,
+	// QUANTITY_DECREASE_NOT_ALLOWED (quantity below the licensed users; metadata: licensed_users),
 	// NOT_MANAGED_BY_CALLER, STEP_ALREADY_COMPENSATED, RESOURCE_NOT_FOUND, REQUEST_ID_REUSED,
 	// SERVICE_TOKEN_REQUIRED.
 	// Roles: SERVICE.
@@ -62,6 +66,13 @@ type ProvisioningServiceClient interface {
 	// Errors: REQUEST_ID_REUSED, SERVICE_TOKEN_REQUIRED.
 	// Roles: SERVICE.
 	CompensateProvisioning(ctx context.Context, in *CompensateProvisioningRequest, opts ...grpc.CallOption) (*CompensateProvisioningResponse, error)
+	// CheckTenantCapacity answers whether a customer may take more subscriptions under the tenant
+	// maximum (SU-13), with the numbers, and changes nothing: the order review (ValidateOrder, and
+	// PlaceOrder before it stores an order) asks it, so an order that would exceed the maximum is
+	// refused before its saga starts. ProvisionSubscription still checks, atomically.
+	// Errors: INVALID_REQUEST, SERVICE_TOKEN_REQUIRED.
+	// Roles: SERVICE.
+	CheckTenantCapacity(ctx context.Context, in *CheckTenantCapacityRequest, opts ...grpc.CallOption) (*CheckTenantCapacityResponse, error)
 }
 
 type provisioningServiceClient struct {
@@ -102,6 +113,16 @@ func (c *provisioningServiceClient) CompensateProvisioning(ctx context.Context, 
 	return out, nil
 }
 
+func (c *provisioningServiceClient) CheckTenantCapacity(ctx context.Context, in *CheckTenantCapacityRequest, opts ...grpc.CallOption) (*CheckTenantCapacityResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CheckTenantCapacityResponse)
+	err := c.cc.Invoke(ctx, ProvisioningService_CheckTenantCapacity_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ProvisioningServiceServer is the server API for ProvisioningService service.
 // All implementations must embed UnimplementedProvisioningServiceServer
 // for forward compatibility.
@@ -117,8 +138,10 @@ type ProvisioningServiceServer interface {
 	// ProvisionSubscription creates a subscription for an order line or a redeemed key card, or,
 	// with add_to_subscription_id, adds the seats to an existing subscription (SU-6
 	// co-termination for Open). Emits CREATED (or QUANTITY_CHANGED).
+	// licensed_user_ids assigns one license of a created subscription to each of those users (ID-2).
 	// Errors: TENANT_SUBSCRIPTION_LIMIT (metadata: limit, active, requested), QUANTITY_ABOVE_MAXIMUM,
-	// INVALID_REQUEST, INVALID_STATE_TRANSITION (add_to_subscription_id not ACTIVE),
+	// INVALID_REQUEST (also: licensed_user_ids not UUIDs, repeated, more than quantity, or with
+	// add_to_subscription_id), INVALID_STATE_TRANSITION (add_to_subscription_id not ACTIVE),
 	// STEP_ALREADY_COMPENSATED, RESOURCE_NOT_FOUND, REQUEST_ID_REUSED, SERVICE_TOKEN_REQUIRED.
 	// Roles: SERVICE.
 	ProvisionSubscription(context.Context, *ProvisionSubscriptionRequest) (*ProvisionSubscriptionResponse, error)
@@ -128,6 +151,7 @@ type ProvisioningServiceServer interface {
 	// 30-day EXPIRED grace, the new term starts at the old end date (end = old end + term).
 	// A DISABLED, DELETED or CANCELLED subscription cannot be renewed. Emits RENEWED.
 	// Errors: RENEWAL_WINDOW_NOT_OPEN (metadata: opens_at), INVALID_STATE_TRANSITION,
+	// QUANTITY_DECREASE_NOT_ALLOWED (quantity below the licensed users; metadata: licensed_users),
 	// NOT_MANAGED_BY_CALLER, STEP_ALREADY_COMPENSATED, RESOURCE_NOT_FOUND, REQUEST_ID_REUSED,
 	// SERVICE_TOKEN_REQUIRED.
 	// Roles: SERVICE.
@@ -140,6 +164,13 @@ type ProvisioningServiceServer interface {
 	// Errors: REQUEST_ID_REUSED, SERVICE_TOKEN_REQUIRED.
 	// Roles: SERVICE.
 	CompensateProvisioning(context.Context, *CompensateProvisioningRequest) (*CompensateProvisioningResponse, error)
+	// CheckTenantCapacity answers whether a customer may take more subscriptions under the tenant
+	// maximum (SU-13), with the numbers, and changes nothing: the order review (ValidateOrder, and
+	// PlaceOrder before it stores an order) asks it, so an order that would exceed the maximum is
+	// refused before its saga starts. ProvisionSubscription still checks, atomically.
+	// Errors: INVALID_REQUEST, SERVICE_TOKEN_REQUIRED.
+	// Roles: SERVICE.
+	CheckTenantCapacity(context.Context, *CheckTenantCapacityRequest) (*CheckTenantCapacityResponse, error)
 	mustEmbedUnimplementedProvisioningServiceServer()
 }
 
@@ -158,6 +189,9 @@ func (UnimplementedProvisioningServiceServer) RenewSubscription(context.Context,
 }
 func (UnimplementedProvisioningServiceServer) CompensateProvisioning(context.Context, *CompensateProvisioningRequest) (*CompensateProvisioningResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CompensateProvisioning not implemented")
+}
+func (UnimplementedProvisioningServiceServer) CheckTenantCapacity(context.Context, *CheckTenantCapacityRequest) (*CheckTenantCapacityResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CheckTenantCapacity not implemented")
 }
 func (UnimplementedProvisioningServiceServer) mustEmbedUnimplementedProvisioningServiceServer() {}
 func (UnimplementedProvisioningServiceServer) testEmbeddedByValue()                             {}
@@ -234,6 +268,24 @@ func _ProvisioningService_CompensateProvisioning_Handler(srv interface{}, ctx co
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ProvisioningService_CheckTenantCapacity_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CheckTenantCapacityRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ProvisioningServiceServer).CheckTenantCapacity(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ProvisioningService_CheckTenantCapacity_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ProvisioningServiceServer).CheckTenantCapacity(ctx, req.(*CheckTenantCapacityRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ProvisioningService_ServiceDesc is the grpc.ServiceDesc for ProvisioningService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -252,6 +304,10 @@ var ProvisioningService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CompensateProvisioning",
 			Handler:    _ProvisioningService_CompensateProvisioning_Handler,
+		},
+		{
+			MethodName: "CheckTenantCapacity",
+			Handler:    _ProvisioningService_CheckTenantCapacity_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

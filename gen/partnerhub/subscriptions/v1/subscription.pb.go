@@ -665,9 +665,17 @@ type Subscription struct {
 	// When the subscription was created in partnerhub.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,29,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// When the subscription last changed.
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,30,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,30,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Users (user IDs) of the customer tenant who hold a license (one seat each) of this
+	// subscription, in the order they got it: assigned when the subscription was provisioned
+	// (ProvisionSubscriptionRequest.licensed_user_ids; the first admin of a tenant created by key
+	// redemption, ID-2). At most quantity: ChangeQuantity and RenewSubscription refuse fewer seats
+	// than licensed users (FAILED_PRECONDITION / QUANTITY_DECREASE_NOT_ALLOWED, metadata
+	// licensed_users). A direct transfer (SU-12) keeps them on the target's subscription unless the
+	// item needs license reassignment (SU-14).
+	LicensedUserIds []string `protobuf:"bytes,31,rep,name=licensed_user_ids,json=licensedUserIds,proto3" json:"licensed_user_ids,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Subscription) Reset() {
@@ -906,6 +914,13 @@ func (x *Subscription) GetCreateTime() *timestamppb.Timestamp {
 func (x *Subscription) GetUpdateTime() *timestamppb.Timestamp {
 	if x != nil {
 		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *Subscription) GetLicensedUserIds() []string {
+	if x != nil {
+		return x.LicensedUserIds
 	}
 	return nil
 }
@@ -1380,7 +1395,7 @@ var File_partnerhub_subscriptions_v1_subscription_proto protoreflect.FileDescrip
 
 const file_partnerhub_subscriptions_v1_subscription_proto_rawDesc = "" +
 	"\n" +
-	".partnerhub/subscriptions/v1/subscription.proto\x12\x1bpartnerhub.subscriptions.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a partnerhub/common/v1/money.proto\"\x93\f\n" +
+	".partnerhub/subscriptions/v1/subscription.proto\x12\x1bpartnerhub.subscriptions.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a partnerhub/common/v1/money.proto\"\xbf\f\n" +
 	"\fSubscription\x12'\n" +
 	"\x0fsubscription_id\x18\x01 \x01(\tR\x0esubscriptionId\x12\x1f\n" +
 	"\vcustomer_id\x18\x02 \x01(\tR\n" +
@@ -1420,7 +1435,8 @@ const file_partnerhub_subscriptions_v1_subscription_proto_rawDesc = "" +
 	"\vcreate_time\x18\x1d \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x1e \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\xba\x02\n" +
+	"updateTime\x12*\n" +
+	"\x11licensed_user_ids\x18\x1f \x03(\tR\x0flicensedUserIds\"\xba\x02\n" +
 	"\aSeatLot\x12\x15\n" +
 	"\x06lot_id\x18\x01 \x01(\tR\x05lotId\x12\x1a\n" +
 	"\bquantity\x18\x02 \x01(\x05R\bquantity\x125\n" +

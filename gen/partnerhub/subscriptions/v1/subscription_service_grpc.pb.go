@@ -66,10 +66,11 @@ type SubscriptionServiceClient interface {
 	// to the term end; for Open subscriptions the term end is co-terminated (SU-6:
 	// new_end = today + (q_old × days_left + q_new × term_days) / (q_old + q_new), rounded half up to
 	// whole days). A decrease is allowed only for seats added within the last 7 days
-	// (refundable_quantity), newest lots first, with a refund. Only in state ACTIVE. Emits
-	// QUANTITY_CHANGED.
+	// (refundable_quantity), newest lots first, with a refund, and never below the number of
+	// licensed users (licensed_user_ids). Only in state ACTIVE. Emits QUANTITY_CHANGED.
 	// Errors: INVALID_REQUEST (quantity < 1 or unchanged), QUANTITY_ABOVE_MAXIMUM,
-	// QUANTITY_DECREASE_NOT_ALLOWED, INVALID_STATE_TRANSITION, NOT_MANAGED_BY_CALLER,
+	// QUANTITY_DECREASE_NOT_ALLOWED (metadata: refundable_quantity, or licensed_users when the
+	// quantity is below the licensed users), INVALID_STATE_TRANSITION, NOT_MANAGED_BY_CALLER,
 	// ETAG_MISMATCH, RESOURCE_NOT_FOUND, REQUEST_ID_REUSED, ROLE_REQUIRED.
 	// Roles: ADMIN_AGENT, SALES_AGENT.
 	ChangeQuantity(ctx context.Context, in *ChangeQuantityRequest, opts ...grpc.CallOption) (*ChangeQuantityResponse, error)
@@ -286,10 +287,11 @@ type SubscriptionServiceServer interface {
 	// to the term end; for Open subscriptions the term end is co-terminated (SU-6:
 	// new_end = today + (q_old × days_left + q_new × term_days) / (q_old + q_new), rounded half up to
 	// whole days). A decrease is allowed only for seats added within the last 7 days
-	// (refundable_quantity), newest lots first, with a refund. Only in state ACTIVE. Emits
-	// QUANTITY_CHANGED.
+	// (refundable_quantity), newest lots first, with a refund, and never below the number of
+	// licensed users (licensed_user_ids). Only in state ACTIVE. Emits QUANTITY_CHANGED.
 	// Errors: INVALID_REQUEST (quantity < 1 or unchanged), QUANTITY_ABOVE_MAXIMUM,
-	// QUANTITY_DECREASE_NOT_ALLOWED, INVALID_STATE_TRANSITION, NOT_MANAGED_BY_CALLER,
+	// QUANTITY_DECREASE_NOT_ALLOWED (metadata: refundable_quantity, or licensed_users when the
+	// quantity is below the licensed users), INVALID_STATE_TRANSITION, NOT_MANAGED_BY_CALLER,
 	// ETAG_MISMATCH, RESOURCE_NOT_FOUND, REQUEST_ID_REUSED, ROLE_REQUIRED.
 	// Roles: ADMIN_AGENT, SALES_AGENT.
 	ChangeQuantity(context.Context, *ChangeQuantityRequest) (*ChangeQuantityResponse, error)

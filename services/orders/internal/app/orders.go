@@ -35,6 +35,9 @@ type Options struct {
 	// WatchPoll is how often WatchOrder re-reads an order when no change was signalled in this
 	// process (another replica may run its saga); 1 s by default.
 	WatchPoll time.Duration
+	// Capacity answers the review's tenant maximum check (SU-13); nil leaves the check to the
+	// saga's create_subscription step, which the subscriptions service refuses.
+	Capacity TenantCapacity
 }
 
 // App is the orders use cases.
@@ -247,12 +250,13 @@ func canSee(p auth.Principal, o domain.Order) bool {
 // ends. Changes made in this process wake it at once; it also re-reads every WatchPoll, since
 // another replica may run the order's saga.
 func (a *App) WatchOrder(ctx context.Context, id string, send func(domain.Order) error) error {
+	// Subscribe first: a change signalled while the first snapshot is read is not lost.
+	changed, stop := a.changes.Subscribe(id)
+	defer stop()
 	o, err := a.GetOrder(ctx, id)
 	if err != nil {
 		return err
 	}
-	changed, stop := a.changes.Subscribe(id)
-	defer stop()
 	var last int64 = -1
 	t := time.NewTicker(a.opts.WatchPoll)
 	defer t.Stop()

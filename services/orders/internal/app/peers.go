@@ -121,6 +121,18 @@ type Subscriptions interface {
 	Cancel(ctx context.Context, requestID, subscriptionID, reason string) (refund domain.Money, err error)
 }
 
+// TenantCapacity answers whether a customer can take more subscriptions under the tenant maximum
+// (SU-13); the subscriptions service owns the maximum and the count.
+type TenantCapacity interface {
+	TenantCapacity(ctx context.Context, customerID string, requested int) (Capacity, error)
+}
+
+// Capacity is the answer of TenantCapacity, with the numbers of SU-13.
+type Capacity struct {
+	Allowed                  bool
+	Limit, Active, Requested int
+}
+
 // CancelWindow is the cancellation window of a subscription's current term (SU-10, CA-10).
 type CancelWindow struct {
 	Never  bool      // CA-10: never cancellable

@@ -15,6 +15,7 @@ const (
 	ReasonQuantityAboveMaximum errs.Reason = "QUANTITY_ABOVE_MAXIMUM" // the SKU's maximum
 	ReasonOfferNotAllowed      errs.Reason = "OFFER_NOT_ALLOWED"      // CA-3
 	ReasonPriceNotFound        errs.Reason = "PRICE_NOT_FOUND"
+	ReasonTenantLimit          errs.Reason = "TENANT_SUBSCRIPTION_LIMIT" // SU-13
 )
 
 // Problem is one thing that would make an order fail, found by the review (ValidateOrder, and
@@ -47,6 +48,8 @@ type Review struct {
 	Lines       []LineReview
 	Problems    []Problem // of the whole order, e.g. RELATIONSHIP_REQUIRED
 	Time        time.Time
+
+	relationshipActive bool
 }
 
 // Valid reports whether there is no problem at all: PlaceOrder would start the saga.
@@ -114,7 +117,7 @@ func (a *App) review(ctx context.Context, partnerID, customerID string, lines []
 	if !cc.Exists {
 		return Review{}, errs.NotFoundf("customer", customerID)
 	}
-	r.CountryCode = cc.CountryCode
+	r.CountryCode, r.relationshipActive = cc.CountryCode, cc.RelationshipActive
 	if !cc.RelationshipActive {
 		r.Problems = append(r.Problems, Problem{Reason: ReasonRelationshipRequired,
 			Message: fmt.Sprintf("partner %s has no active reseller relationship with customer %s (ID-4)",
@@ -146,7 +149,34 @@ func (a *App) review(ctx context.Context, partnerID, customerID string, lines []
 		}
 		r.Lines[i] = lr
 	}
+	if err := a.checkCapacity(ctx, &r); err != nil {
+		return Review{}, err
+	}
 	return r, nil
+}
+
+// checkCapacity adds TENANT_SUBSCRIPTION_LIMIT when the order's subscriptions (every line but
+// perpetual software) would take the customer above the tenant maximum (SU-13).
+func (a *App) checkCapacity(ctx context.Context, r *Review) error {
+	n := 0
+	for _, lr := range r.Lines {
+		if lr.Input.Term != domain.TermPerpetual {
+			n++
+		}
+	}
+	if a.opts.Capacity == nil || n == 0 || !r.relationshipActive {
+		return nil
+	}
+	c, err := a.opts.Capacity.TenantCapacity(ctx, r.CustomerID, n)
+	if err != nil || c.Allowed {
+		return err
+	}
+	r.Problems = append(r.Problems, Problem{Reason: ReasonTenantLimit,
+		Message: fmt.Sprintf("the customer would hold %d active subscriptions, above its maximum of %d (SU-13)",
+			c.Active+c.Requested, c.Limit),
+		Metadata: map[string]string{"limit": fmt.Sprint(c.Limit), "active": fmt.Sprint(c.Active),
+			"requested": fmt.Sprint(c.Requested)}})
+	return nil
 }
 
 // lineProblem turns the catalog's refusal of line i into a problem, located at the field it is

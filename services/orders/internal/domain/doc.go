@@ -10,11 +10,13 @@
 //
 //	check_relationship   order          identity: customer, reseller relationship (ID-4)    no compensation
 //	check_catalog        order          catalog: availability, price, policies (CA-2..CA-10) no compensation
-//	create_subscription  every line     subscriptions (perpetual lines too: purchase record) cancel_subscription
+//	create_subscription  every line     subscriptions (perpetual: done without a call)      cancel_subscription
 //	issue_entitlements   entitled lines keys, lines with a MAK key or downloads (CA-7)       revoke_entitlements
-//	record_charge        every line     ledger, the first charge (BI-2)                     reverse_charge
+//	record_charge        every line     ledger: every installment of the plan (BI-2)        reverse_charge
 //	complete             order          local: the order is COMPLETED                       no compensation
 //
+// PlaceOrder runs the two checks itself before it stores the order (the review: nothing is stored
+// when one fails), so a new saga starts with them done; a saga resumed later does not repeat them.
 // Tasks run one at a time (Next). Done records the ID a call produced. Failed with a retryable
 // error (UNAVAILABLE, deadline) retries the same task after DefaultRetry's backoff —
 // 100 ms × 2^(n−1) capped at 5 s, at most 8 calls (about 11.3 s) — then fails it as Uncertain.

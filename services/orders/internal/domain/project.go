@@ -16,7 +16,7 @@ func Project(o Order, s Saga, now time.Time) Order {
 	c := o.clone()
 	for i := range c.Lines {
 		l := &c.Lines[i]
-		l.SubscriptionID, l.EntitlementID, l.ChargeID = "", "", ""
+		l.SubscriptionID, l.EntitlementID, l.ChargeID, l.Failure = "", "", "", nil
 		charged := false
 		var failed *Task
 		for ti := range s.Tasks {
@@ -24,7 +24,10 @@ func Project(o Order, s Saga, now time.Time) Order {
 			if t.LineID != l.ID {
 				continue
 			}
-			if t.Status == TaskFailed && s.Failure != nil && s.Failure.Step == t.Step {
+			// The refused task; one that gave up after its retries (Uncertain) is compensated
+			// like a done one afterwards, and still is the line's failure.
+			if s.Failure != nil && s.Failure.Step == t.Step &&
+				(t.Status == TaskFailed || (t.Status == TaskCompensated && t.Uncertain)) {
 				failed = &s.Tasks[ti]
 			}
 			if t.Status != TaskDone {

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -114,10 +113,23 @@ type RedemptionTarget struct {
 	SubscriptionID string     // RedeemAddSeats, RedeemRenewal
 }
 
-var (
-	countryCodeRE  = regexp.MustCompile(`^[A-Z]{2}$`)
-	domainPrefixRE = regexp.MustCompile(`^[a-z][a-z0-9]{1,26}$`)
-)
+// isCountryCode: two upper-case ASCII letters (ISO 3166-1 alpha-2 shape).
+func isCountryCode(s string) bool {
+	return len(s) == 2 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z'
+}
+
+// isDomainPrefix: 2..27 lower-case letters and digits, starting with a letter (identity's rule).
+func isDomainPrefix(s string) bool {
+	if len(s) < 2 || len(s) > 27 || s[0] < 'a' || s[0] > 'z' {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}
 
 // ValidateRedemptionRequest checks the shape of a request (1..100 keys, one target, a complete new
 // tenant): INVALID_ARGUMENT / INVALID_REQUEST listing every bad field. A key's format is not
@@ -159,10 +171,10 @@ func validateNewTenant(v *errs.Violations, t NewTenant) {
 	if n := utf8.RuneCountInString(strings.TrimSpace(t.OrganisationName)); n < 1 || n > 256 {
 		v.Add("new_tenant.organisation_name", "1..256 characters")
 	}
-	if !countryCodeRE.MatchString(t.CountryCode) {
+	if !isCountryCode(t.CountryCode) {
 		v.Add("new_tenant.country_code", "an ISO 3166-1 alpha-2 code in upper case, e.g. DE")
 	}
-	if !domainPrefixRE.MatchString(t.DomainPrefix()) || !strings.Contains(t.DefaultDomain, ".") {
+	if !isDomainPrefix(t.DomainPrefix()) || !strings.Contains(t.DefaultDomain, ".") {
 		v.Add("new_tenant.default_domain", "\"<prefix>.onmicrosoft.com\" with a prefix of 2..27 lower-case letters and digits, starting with a letter")
 	}
 	a := t.Admin
@@ -390,6 +402,7 @@ type SKUFacts struct {
 	Policy      CancellationPolicy
 	WindowDays  int32
 	AutoRenew   bool
+	Currency    string // the market's ISO 4217 currency; "" when the catalog gave no price
 }
 
 // Outcome is what a redemption does, or would do, to one subscription (one key group).
@@ -405,7 +418,9 @@ type Outcome struct {
 	TermEnd        time.Time
 	DaysForfeited  int32 // SU-4: before the end date
 	// AdminLicensed is set on the subscriptions of a new tenant: its first admin gets one of
-	// their licenses (ID-2, KD-2).
+	// their licenses (ID-2, KD-2; Redemption.LicensedUsers). On review it is what will happen;
+	// once the subscription is created, what subscriptions answered: the admin is among the
+	// subscription's licensed users.
 	AdminLicensed bool
 }
 
@@ -593,7 +608,7 @@ func ReviewRedemption(f ReviewFacts) Review {
 			o.TermEnd = CotermEnd(f.Now, sub.TermEnd, sub.Quantity, g.Seats, g.Term)
 			if sub.State != SubscriptionActive {
 				r.Problems = append(r.Problems, Problem{Reason: ReasonInvalidStateTransition,
-					Message: fmt.Sprintf("seats can be added only to an ACTIVE subscription; it is %s", sub.State),
+					Message:  fmt.Sprintf("seats can be added only to an ACTIVE subscription; it is %s", sub.State),
 					Metadata: map[string]string{"state": string(sub.State)}})
 			}
 			if m := maxQuantity(sub, f.SKUs[g.SkuID]); m > 0 && o.TotalQuantity > m {
@@ -704,6 +719,16 @@ type Redemption struct {
 	CreateTime   time.Time
 	UpdateTime   time.Time
 	CompleteTime time.Time
+}
+
+// LicensedUsers are the users who get one license (seat) each of a subscription the redemption
+// creates: the first admin of the tenant it created (ID-2, KD-2); none for any other redemption
+// or before the tenant exists.
+func (r Redemption) LicensedUsers() []string {
+	if r.Kind != RedeemNewTenant || r.AdminUserID == "" {
+		return nil
+	}
+	return []string{r.AdminUserID}
 }
 
 // Etag is the redemption's version as the API shows it.

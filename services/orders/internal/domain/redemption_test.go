@@ -1,6 +1,7 @@
 package domain_test
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -174,6 +175,27 @@ func TestReview_NewTenant_KD2(t *testing.T) {
 	}
 	if r.Keys[0].DisplayName != "Office 365 E3" || r.Etag == "" {
 		t.Errorf("review %+v", r)
+	}
+}
+
+// ID-2, KD-2: a subscription a redemption creates licenses the first admin of the tenant it
+// created, and nobody for any other redemption or before the tenant exists.
+func TestRedemption_LicensedUsers_ID2(t *testing.T) {
+	tests := []struct {
+		name string
+		r    domain.Redemption
+		want []string
+	}{
+		{"new tenant, admin created", domain.Redemption{Kind: domain.RedeemNewTenant, AdminUserID: "u-1"}, []string{"u-1"}},
+		{"new tenant not created yet", domain.Redemption{Kind: domain.RedeemNewTenant}, nil},
+		{"new subscription of an existing tenant", domain.Redemption{Kind: domain.RedeemNewSubscription, AdminUserID: "u-1"}, nil},
+		{"added seats", domain.Redemption{Kind: domain.RedeemAddSeats}, nil},
+		{"renewal", domain.Redemption{Kind: domain.RedeemRenewal}, nil},
+	}
+	for _, tt := range tests {
+		if got := tt.r.LicensedUsers(); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: LicensedUsers = %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }
 

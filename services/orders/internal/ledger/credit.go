@@ -99,7 +99,8 @@ type SubscriptionEvent struct {
 // same event ID never produces two entries). ok is false, with no error, when the event bills
 // nothing: a zero amount (Open renewals, BI-1; a saga compensation's zero refund), or a
 // directly bought subscription (no partner). An amount whose sign contradicts the event type is
-// an error, not silently flipped. The entry goes on the invoice of the event's UTC month.
+// an error, not silently flipped. A charge or penalty goes on the invoice of the event's UTC month,
+// a credit or refund on the next one (BI-3).
 func EntryFromEvent(ev SubscriptionEvent, createTime time.Time) (e Entry, ok bool, err error) {
 	if ev.Time.IsZero() {
 		return Entry{}, false, errors.New("ledger: event time is unset")
@@ -155,6 +156,11 @@ func EntryFromEvent(ev SubscriptionEvent, createTime time.Time) (e Entry, ok boo
 		InvoiceMonth:       MonthOf(ev.Time),
 		Description:        desc,
 		CreateTime:         createTime.UTC(),
+	}
+	if kind == KindCredit || kind == KindRefund {
+		// A cancellation credit (SU-10) or a seat refund goes on the next monthly invoice, like
+		// the perpetual credit of OR-3 (BI-3, ledger.proto).
+		e.InvoiceMonth = NextInvoiceMonth(ev.Time)
 	}
 	if ev.PeriodStart.IsZero() {
 		e.ServicePeriodStart = time.Time{}

@@ -79,9 +79,14 @@ func TestEntryFromEvent(t *testing.T) {
 			if e.Kind != tc.wantKind || e.Amount != eur(tc.amount) {
 				t.Errorf("kind %s amount %s", e.Kind, e.Amount)
 			}
-			// Event month, not the recording month: 31 Mar 23:59:59 stays on March.
-			if e.InvoiceMonth.String() != "2025-03" {
-				t.Errorf("month %s", e.InvoiceMonth)
+			// Event month, not the recording month: a charge on 31 Mar 23:59:59 stays on March; a
+			// credit or refund goes on the next monthly invoice, April (BI-3).
+			want := "2025-03"
+			if tc.wantKind == KindCredit || tc.wantKind == KindRefund {
+				want = "2025-04"
+			}
+			if e.InvoiceMonth.String() != want {
+				t.Errorf("month %s, want %s", e.InvoiceMonth, want)
 			}
 			if e.Key.String() != "subscription-event/e1" {
 				t.Errorf("key %s", e.Key)

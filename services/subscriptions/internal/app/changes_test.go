@@ -161,6 +161,29 @@ func TestProvision_SU13_TenantLimit(t *testing.T) {
 	h.provision(h.line(customerD, partnerA)) // another tenant has its own count
 }
 
+// The order review asks, with no side effect, whether a tenant can take more subscriptions
+// (SU-13): the numbers of the maximum, and no for one too many.
+func TestCheckTenantCapacity_SU13(t *testing.T) {
+	h := sqliteHarness(t, 2)
+	h.provision(h.line(customerC, partnerA))
+	c, err := h.app.CheckTenantCapacity(asSaga(partnerA), customerC, 1)
+	if err != nil || !c.Allowed || c.Limit != 2 || c.Active != 1 || c.Requested != 1 {
+		t.Errorf("one more = %+v, %v; want allowed, limit 2, active 1", c, err)
+	}
+	if c, err := h.app.CheckTenantCapacity(asSaga(partnerA), customerC, 2); err != nil || c.Allowed {
+		t.Errorf("two more = %+v, %v; want refused", c, err)
+	}
+	if _, err := h.app.CheckTenantCapacity(asSaga(partnerA), "not-a-uuid", 0); errs.KindOf(err) != errs.InvalidArgument {
+		t.Errorf("bad input = %v; want INVALID_ARGUMENT", err)
+	}
+	if _, err := h.app.CheckTenantCapacity(as(partnerA), customerC, 1); errs.KindOf(err) != errs.PermissionDenied {
+		t.Errorf("a partner's own call = %v; want PERMISSION_DENIED (service tokens only)", err)
+	}
+	if c, _ := h.app.CheckTenantCapacity(asSaga(partnerA), customerC, 1); c.Active != 1 {
+		t.Errorf("checking changed the count: %+v", c)
+	}
+}
+
 // Software subscriptions bought before 2021-10-14 are not listed but stay readable (SU-11).
 func TestList_SU11_OldSoftwareHidden(t *testing.T) {
 	h := sqliteHarness(t, 0)

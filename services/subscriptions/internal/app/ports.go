@@ -33,6 +33,9 @@ type Store interface {
 	// after (zero: from the start). The lifecycle engine reads them outside a transaction and
 	// claims them with Tx.Claim.
 	Due(ctx context.Context, now time.Time, after DueCursor, limit int) (DueBatch, error)
+	// CountActive counts the customer's subscriptions that count against the tenant maximum
+	// (SU-13), as committed; Tx.CountActive is the one to decide on.
+	CountActive(ctx context.Context, customerID string) (int, error)
 	// Transfer reads one transfer; errs.NotFound when there is none.
 	Transfer(ctx context.Context, id string) (domain.Transfer, error)
 	// Transfers lists transfers newest first: (CreateTime, ID) descending.

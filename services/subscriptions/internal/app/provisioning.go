@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/partnerhub/partnerhub/pkg/auth"
@@ -31,6 +32,8 @@ type ProvisionInput struct {
 	AutoRenew           bool
 	AddToSubscriptionID string
 	TransferID          string
+	// LicensedUserIDs get one license each of the created subscription (ID-2); only on creation.
+	LicensedUserIDs []string
 }
 
 // currencyOK reports whether c looks like an ISO 4217 code (three upper-case letters).
@@ -75,6 +78,11 @@ func (in ProvisionInput) validate() error {
 	}
 	if in.Quantity < 1 {
 		v.Add("quantity", "must be at least 1")
+	}
+	if len(in.LicensedUserIDs) > 0 && in.AddToSubscriptionID != "" {
+		v.Add("licensed_user_ids", "licenses are assigned when a subscription is created: not with add_to_subscription_id")
+	} else {
+		domain.CheckLicensedUsers(&v, in.LicensedUserIDs, in.Quantity)
 	}
 	switch in.Kind {
 	case domain.KindOnlineService, domain.KindSoftwareSubscription, domain.KindAzureReservation,
@@ -214,6 +222,7 @@ func (a *App) create(ctx context.Context, tx Tx, in ProvisionInput, now time.Tim
 		Plan: in.Plan, Term: in.Term, TermStart: start, TermEnd: domain.AddTerm(start, in.Term),
 		AutoRenew: in.AutoRenew, UnitPrice: in.UnitPrice, Policy: in.Policy, WindowDays: in.WindowDays,
 		OrderID: in.OrderID, PurchaseTime: now, StateTime: now, Version: 1, CreateTime: now, UpdateTime: now,
+		LicensedUserIDs: slices.Clone(in.LicensedUserIDs),
 	}
 	if err := tx.InsertSubscription(ctx, s); err != nil {
 		return domain.Subscription{}, nil, err
@@ -336,6 +345,9 @@ func (a *App) Renew(ctx context.Context, in RenewInput) (View, domain.Renewal, e
 		if qty > s.MaxQuantity {
 			return nil, errs.New(errs.InvalidArgument, domain.ReasonQuantityAboveMaximum,
 				"quantity %d is above the SKU's maximum %d", qty, s.MaxQuantity).With("maximum", s.MaxQuantity)
+		}
+		if err := domain.CheckLicensedSeats(s, qty); err != nil { // ID-2: the licensed users keep their seats
+			return nil, err
 		}
 		unit := in.UnitPrice
 		if unit.Currency == "" {
@@ -477,4 +489,36 @@ func restore(s domain.Subscription, st domain.Step) domain.Subscription {
 	}
 	out.TermEnd = st.Before.TermEnd
 	return out
+}
+
+// Capacity is the answer of CheckTenantCapacity (SU-13).
+type Capacity struct {
+	Allowed                  bool
+	Limit, Active, Requested int
+}
+
+// CheckTenantCapacity answers whether the customer may take requested more subscriptions under
+// the tenant maximum (SU-13), with no side effect: the order review asks it before an order is
+// stored. ProvisionSubscription decides again, in its transaction.
+func (a *App) CheckTenantCapacity(ctx context.Context, customerID string, requested int32) (Capacity, error) {
+	if err := requireSaga(ctx, ""); err != nil {
+		return Capacity{}, err
+	}
+	var v errs.Violations
+	if errs.CheckUUID("customer_id", customerID) != nil {
+		v.Add("customer_id", "must be a UUID")
+	}
+	if requested < 1 {
+		v.Add("requested", "must be at least 1")
+	}
+	if err := v.Err(); err != nil {
+		return Capacity{}, err
+	}
+	active, err := a.store.CountActive(ctx, customerID)
+	if err != nil {
+		return Capacity{}, err
+	}
+	c := Capacity{Limit: a.limit, Active: active, Requested: int(requested)}
+	c.Allowed = domain.CheckTenantLimit(a.limit, active, int(requested)) == nil
+	return c, nil
 }

@@ -198,7 +198,9 @@ func (a *App) moveNow(ctx context.Context, tx Tx, t domain.Transfer, v auth.Prin
 // targetCopy is the target partner's subscription that replaces source s in a direct move: the
 // same term, seats (new lot IDs, same add times and prices), plan, autorenew and purchase time,
 // ACTIVE from now, on the item's target offer. It is bought through the partner (channel CSP)
-// and by no order: the transfer ID is in the source's TRANSFERRED event.
+// and by no order: the transfer ID is in the source's TRANSFERRED event. The licensed users keep
+// their licenses (SU-14: same or equivalent offer, no reassignment) unless the item needs license
+// reassignment.
 func (a *App) targetCopy(s domain.Subscription, it domain.TransferItem, partnerID string, now time.Time) domain.Subscription {
 	c := s
 	c.ID, c.PartnerID, c.SkuID, c.Channel, c.OrderID = a.newID(), partnerID, it.TargetSkuID, domain.ChannelCSP, ""
@@ -209,6 +211,9 @@ func (a *App) targetCopy(s domain.Subscription, it domain.TransferItem, partnerI
 		c.MaxQuantity = it.TargetMaxQuantity
 	}
 	c.MaxQuantity = max(c.MaxQuantity, c.Quantity) // same license count (SU-14): never fewer seats
+	if it.LicenseReassignmentRequired {            // SU-14: another offer's licenses are assigned anew
+		c.LicensedUserIDs = nil
+	}
 	c.Lots = make([]domain.SeatLot, len(s.Lots))
 	for i, l := range s.Lots {
 		l.ID = a.newID()

@@ -129,6 +129,10 @@ type Subscription struct {
 	// sent for the current term (SU-3); a new term empties it.
 	RemindersSent     []int32
 	PendingTransferID string
+	// LicensedUserIDs are the users of the customer tenant who hold a license (one seat each) of
+	// the subscription, in the order they got it (ID-2: the first admin of a tenant created by key
+	// redemption); at most Quantity of them (CheckLicensedUsers, CheckLicensedSeats).
+	LicensedUserIDs []string
 	// MovedInTime is when the subscription came to its partner of record by a direct transfer
 	// (SU-12); zero when that partner bought it. The previous partner paid for the term and the
 	// seats it brought along, so they are never refunded to the new one (refundFloor).

@@ -76,9 +76,10 @@ func CoTermEnd(today time.Time, qOld int32, daysLeft int64, qNew int32, termDays
 // Refusals, in this order: qty < 1 or unchanged → INVALID_ARGUMENT / INVALID_REQUEST (field
 // quantity); qty above MaxQuantity (when MaxQuantity > 0; 0 means the SKU names no maximum) →
 // INVALID_ARGUMENT / QUANTITY_ABOVE_MAXIMUM (metadata maximum); a state that does not allow
-// ActionChangeQuantity (only ACTIVE) → INVALID_STATE_TRANSITION; a decrease by more than the
-// refundable seats → FAILED_PRECONDITION / QUANTITY_DECREASE_NOT_ALLOWED (metadata
-// refundable_quantity).
+// ActionChangeQuantity (only ACTIVE) → INVALID_STATE_TRANSITION; a decrease below the number of
+// licensed users → FAILED_PRECONDITION / QUANTITY_DECREASE_NOT_ALLOWED (metadata licensed_users,
+// CheckLicensedSeats); a decrease by more than the refundable seats → FAILED_PRECONDITION /
+// QUANTITY_DECREASE_NOT_ALLOWED (metadata refundable_quantity).
 //
 // An increase adds one lot. Open subscriptions co-terminate (SU-6: daysLeft = today → TermEnd,
 // termDays = a full term from today) and cost nothing here, the seats being paid by key card
@@ -119,6 +120,9 @@ func PlanQuantityChange(s Subscription, qty int32, now time.Time) (QuantityChang
 		return c, nil
 	}
 
+	if err := CheckLicensedSeats(s, qty); err != nil {
+		return QuantityChange{}, err
+	}
 	removed := s.Quantity - qty
 	if removed > refundable {
 		return QuantityChange{}, errs.New(errs.FailedPrecondition, ReasonQuantityDecreaseNotAllowed,

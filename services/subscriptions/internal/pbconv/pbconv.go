@@ -4,6 +4,7 @@
 package pbconv
 
 import (
+	"slices"
 	"time"
 
 	commonv1 "github.com/partnerhub/partnerhub/gen/partnerhub/common/v1"
@@ -129,6 +130,7 @@ func SubscriptionPB(s domain.Subscription, now time.Time, ro domain.ReadOnlyReas
 		Etag:              domain.Etag(s),
 		CreateTime:        pbtime.From(s.CreateTime),
 		UpdateTime:        pbtime.From(s.UpdateTime),
+		LicensedUserIds:   slices.Clone(s.LicensedUserIDs),
 	}
 }
 

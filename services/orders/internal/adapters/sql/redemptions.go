@@ -93,6 +93,7 @@ type skuJSON struct {
 	Policy      string `json:"policy,omitempty"`
 	WindowDays  int32  `json:"window_days,omitempty"`
 	AutoRenew   bool   `json:"auto_renew,omitempty"`
+	Currency    string `json:"currency,omitempty"`
 }
 
 type actorJSON struct {
@@ -155,7 +156,7 @@ func toJSON(r domain.Redemption) redemptionJSON {
 	for id, s := range r.SKUs {
 		j.skus[id] = skuJSON{ProductID: s.ProductID, DisplayName: s.DisplayName, Kind: string(s.Kind),
 			MaxQuantity: s.MaxQuantity, Unavailable: string(s.Unavailable), Policy: string(s.Policy),
-			WindowDays: s.WindowDays, AutoRenew: s.AutoRenew}
+			WindowDays: s.WindowDays, AutoRenew: s.AutoRenew, Currency: s.Currency}
 	}
 	j.actor = actorJSON{Subject: r.Actor.Subject, OrgID: r.Actor.OrgID, OrgKind: r.Actor.OrgKind, Roles: r.Actor.Roles}
 	return j
@@ -188,7 +189,8 @@ func fromJSON(r *domain.Redemption, j redemptionJSON) {
 		for id, s := range j.skus {
 			r.SKUs[id] = domain.SKUFacts{SkuID: id, ProductID: s.ProductID, DisplayName: s.DisplayName,
 				Kind: domain.ProductKind(s.Kind), MaxQuantity: s.MaxQuantity, Unavailable: errs.Reason(s.Unavailable),
-				Policy: domain.CancellationPolicy(s.Policy), WindowDays: s.WindowDays, AutoRenew: s.AutoRenew}
+				Policy: domain.CancellationPolicy(s.Policy), WindowDays: s.WindowDays, AutoRenew: s.AutoRenew,
+				Currency: s.Currency}
 		}
 	}
 	r.Actor = domain.Actor{Subject: j.actor.Subject, OrgID: j.actor.OrgID, OrgKind: j.actor.OrgKind, Roles: j.actor.Roles}

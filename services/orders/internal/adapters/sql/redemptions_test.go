@@ -36,7 +36,7 @@ func redemption(id, requestID string, created time.Time) domain.Redemption {
 			Kind: domain.RedeemNewTenant, Seats: 10, TotalQuantity: 10, TermStart: at(0), TermEnd: at(365 * 24 * time.Hour),
 			DaysForfeited: 3, AdminLicensed: true}},
 		SKUs: map[string]domain.SKUFacts{"SKU:0001": {SkuID: "SKU:0001", ProductID: "SKU", DisplayName: "Office 365 E3",
-			Kind: domain.KindOnlineService, MaxQuantity: 300, Policy: domain.PolicyProratedRefundWindow, WindowDays: 7, AutoRenew: true}},
+			Kind: domain.KindOnlineService, MaxQuantity: 300, Policy: domain.PolicyProratedRefundWindow, WindowDays: 7, AutoRenew: true, Currency: "EUR"}},
 		Failure: &domain.Failure{Reason: domain.ReasonReservationExpired, Message: "lapsed",
 			Metadata: map[string]string{"reservation_id": "r1"}, Step: domain.StepConfirmKeys},
 		Actor:       domain.Actor{Subject: "u1", OrgID: "p1", OrgKind: "PARTNER", Roles: []string{"ADMIN_AGENT"}},
@@ -124,7 +124,9 @@ func TestRedemptionOfRequest_OR7(t *testing.T) {
 		r := bareRedemption("r1", "req-1", at(0))
 		insertRedemption(t, s, r, sagaOf(r))
 		for _, dup := range []domain.Redemption{bareRedemption("r2", "req-1", at(0)), bareRedemption("r1", "req-3", at(0))} {
-			err := rtx(t, s, func(ctx context.Context, tx redeem.Tx) error { return tx.InsertRedemption(ctx, dup, scope, sagaOf(dup)) })
+			err := rtx(t, s, func(ctx context.Context, tx redeem.Tx) error {
+				return tx.InsertRedemption(ctx, dup, scope, sagaOf(dup))
+			})
 			if !isKind(err, errs.AlreadyExists, "") {
 				t.Errorf("insert %s/%s: %v; want ALREADY_EXISTS", dup.ID, dup.RequestID, err)
 			}

@@ -368,9 +368,13 @@ func newFakeTenants(e *effects) *fakeTenants {
 		open: map[string]bool{partnerID: true}, country: map[string]string{customerID: "DE"}, created: map[string]domain.NewTenant{}}
 }
 
-func (f *fakeTenants) CountrySupported(_ context.Context, c string) (bool, error) { return f.markets[c], nil }
-func (f *fakeTenants) DomainAvailable(_ context.Context, p string) (bool, error)  { return !f.taken[p], nil }
-func (f *fakeTenants) InOpenProgram(_ context.Context, p string) (bool, error)    { return f.open[p], nil }
+func (f *fakeTenants) CountrySupported(_ context.Context, c string) (bool, error) {
+	return f.markets[c], nil
+}
+func (f *fakeTenants) DomainAvailable(_ context.Context, p string) (bool, error) {
+	return !f.taken[p], nil
+}
+func (f *fakeTenants) InOpenProgram(_ context.Context, p string) (bool, error) { return f.open[p], nil }
 func (f *fakeTenants) CustomerCountry(_ context.Context, id string) (string, error) {
 	if c, ok := f.country[id]; ok {
 		return c, nil
@@ -428,11 +432,13 @@ type fakeSubs struct {
 	subs  map[string]domain.SubscriptionFacts
 	steps map[string]domain.SubscriptionFacts // step request ID → subscription before the step ("" ID: created)
 	tomb  map[string]bool
+	// licensed holds each subscription's licensed users (ID-2), as ProvisionSubscription assigns them.
+	licensed map[string][]string
 }
 
 func newFakeSubs(e *effects, now func() time.Time) *fakeSubs {
 	return &fakeSubs{effects: e, now: now, subs: map[string]domain.SubscriptionFacts{},
-		steps: map[string]domain.SubscriptionFacts{}, tomb: map[string]bool{}}
+		steps: map[string]domain.SubscriptionFacts{}, tomb: map[string]bool{}, licensed: map[string][]string{}}
 }
 
 func (f *fakeSubs) Subscription(_ context.Context, id string) (domain.SubscriptionFacts, error) {
@@ -470,10 +476,12 @@ func (f *fakeSubs) Provision(_ context.Context, requestID string, in redeem.Prov
 			SkuID: in.SKU.SkuID, State: domain.SubscriptionActive, Quantity: in.Seats, Term: in.Term, TermStart: start,
 			TermEnd: domain.AddTerm(start, in.Term)}
 		f.steps[requestID] = domain.SubscriptionFacts{}
+		f.licensed[s.ID] = slices.Clone(in.LicensedUserIDs)
 		f.add("create_subscription", s.ID)
 	}
 	f.subs[s.ID] = s
-	p := redeem.Provisioned{SubscriptionID: s.ID, Quantity: s.Quantity, TermStart: s.TermStart, TermEnd: s.TermEnd}
+	p := redeem.Provisioned{SubscriptionID: s.ID, Quantity: s.Quantity, TermStart: s.TermStart, TermEnd: s.TermEnd,
+		LicensedUserIDs: f.licensed[s.ID]}
 	f.put(requestID, p)
 	return p, nil
 }

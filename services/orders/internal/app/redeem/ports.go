@@ -129,6 +129,9 @@ type ProvisionInput struct {
 	Seats               int32
 	Term                domain.Term
 	AddToSubscriptionID string // SU-6: add the seats to this subscription instead
+	// LicensedUserIDs get one license (seat) each of the subscription created: the first admin of a
+	// tenant the redemption created (ID-2, KD-2). Never with AddToSubscriptionID.
+	LicensedUserIDs []string
 }
 
 // RenewInput is one renewal by key (SU-4).
@@ -146,4 +149,7 @@ type Provisioned struct {
 	TermStart      time.Time
 	TermEnd        time.Time
 	DaysForfeited  int32 // SU-4, renewal before the end date
+	// LicensedUserIDs are the users holding a license of the subscription, as subscriptions
+	// answered (ID-2).
+	LicensedUserIDs []string
 }

@@ -2,6 +2,7 @@ package redeem_test
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -131,6 +132,10 @@ func TestRedeem_NewTenantAdminLicensed_KD2_ID2(t *testing.T) {
 		!o.TermStart.Equal(day(2026, 3, 10)) || !o.TermEnd.Equal(day(2027, 3, 10)) {
 		t.Errorf("outcome %+v, subscription %+v", o, sub)
 	}
+	// ID-2: the admin's license is assigned by subscriptions, not only reported.
+	if got := f.subs.licensed[o.SubscriptionID]; !slices.Equal(got, []string{r.AdminUserID}) {
+		t.Errorf("licensed users of the new subscription %v, want the admin %s", got, r.AdminUserID)
+	}
 	if f.fx.n("tenant") != 1 || f.fx.n("reserve") != 1 || f.fx.n("create_subscription") != 1 || f.fx.n("confirm") != 1 {
 		t.Errorf("effects %v", f.fx.log)
 	}
@@ -209,6 +214,9 @@ func TestRedeem_AddSeats_SU6(t *testing.T) {
 	}
 	if f.subs.subs["sub-1"].Quantity != 20 || f.fx.n("add_seats") != 1 {
 		t.Errorf("subscription %+v effects %v", f.subs.subs["sub-1"], f.fx.log)
+	}
+	if o.AdminLicensed {
+		t.Errorf("adding seats licensed an admin: %+v", o)
 	}
 }
 
@@ -362,10 +370,53 @@ func TestRedeem_CustomerOwnTenant_ID8(t *testing.T) {
 	if err != nil || r.State != domain.RedemptionCompleted || r.PartnerID != "" {
 		t.Fatalf("redeem: %+v, %v", r, err)
 	}
+	// ID-2: only a tenant the redemption created has its admin licensed.
+	if o := r.Outcomes[0]; o.AdminLicensed || len(f.subs.licensed[o.SubscriptionID]) != 0 {
+		t.Errorf("new subscription of an existing tenant: outcome %+v, licensed %v", o, f.subs.licensed[o.SubscriptionID])
+	}
 	if _, err := s.Get(admin, r.ID); err != nil {
 		t.Errorf("own redemption: %v", err)
 	}
 	if _, err := s.Get(agent(), r.ID); errs.KindOf(err) != errs.NotFound {
 		t.Errorf("another org: %v", err)
+	}
+}
+
+// OR-7: two concurrent calls with the same request make one redemption.
+func TestRedeem_ConcurrentSameRequest_OR7(t *testing.T) {
+	f := newFixture(t)
+	s := f.service("a", nil)
+	target := domain.RedemptionTarget{Kind: domain.RedeemNewSubscription, CustomerID: customerID}
+	var wg sync.WaitGroup
+	got := make([]domain.Redemption, 2)
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := s.Redeem(agent(), requestID, []string{keyA}, target, "")
+			if err != nil {
+				t.Error(err)
+			}
+			got[i] = r
+		}()
+	}
+	wg.Wait()
+	if got[0].ID != got[1].ID || len(f.store.rows) != 1 || f.fx.n("create_subscription") != 1 {
+		t.Errorf("ids %s %s, rows %d, effects %v", got[0].ID, got[1].ID, len(f.store.rows), f.fx.log)
+	}
+}
+
+// KD-1: when the reservation's answer was lost (retries ran out), compensation repeats the
+// reserve request to learn the reservation and releases it: the keys stay redeemable.
+func TestRedeem_UncertainReservationReleased_KD1(t *testing.T) {
+	f := newFixture(t)
+	down := errs.Unavailablef("down")
+	f.keys.set("reserve", down, down, down)
+	r := mustRedeem(t, f.service("a", nil), domain.RedemptionTarget{Kind: domain.RedeemNewSubscription, CustomerID: customerID}, keyA)
+	if r.State != domain.RedemptionFailed || r.Failure.Reason != domain.ReasonDependencyUnavailable || r.Failure.Step != domain.StepReserveKeys {
+		t.Fatalf("redemption %+v failure %+v", r, r.Failure)
+	}
+	if c := f.keys.cards[domain.NormalizeKey(keyA)]; c.state != "AVAILABLE" || f.fx.n("release") != 1 {
+		t.Errorf("card %+v, effects %v", c, f.fx.log)
 	}
 }

@@ -13,9 +13,11 @@ import (
 	"github.com/partnerhub/partnerhub/services/orders/internal/domain"
 )
 
-// errLeaseLost: another replica took the saga over (its lease ran out while this one worked);
-// this one stops, the other repeats the same requests and gets the first answers (OR-7).
-var errLeaseLost = errs.New(errs.Aborted, errs.ReasonEtagMismatch, "the redemption saga is held by another replica")
+// leaseLost: another replica took the saga over (its lease ran out while this one worked); this
+// one stops, the other repeats the same requests and gets the first answers (OR-7).
+func leaseLost(id string) error {
+	return errs.New(errs.Aborted, errs.ReasonEtagMismatch, "the saga of redemption %s is held by another replica", id)
+}
 
 // Run is the recovery loop: every Options.Poll it resumes the redemptions whose saga is in
 // flight, due and not leased (a crash, a replica that stopped, a RedeemProductKeys that stopped
@@ -77,7 +79,6 @@ func (s *Service) drive(ctx context.Context, id string, deadline time.Time, clai
 			if err := sleep(ctx, a.NotBefore.Sub(now)); err != nil {
 				return s.release(ctx, rec, r, a.NotBefore)
 			}
-			continue
 		}
 		// The state is stored before the call: the lease is renewed with the saga as it stands, so
 		// a crash during the call leaves the same action (and request ID) for whoever resumes.
@@ -132,7 +133,7 @@ func (s *Service) owned(ctx context.Context, tx Tx, rec SagaRecord) (SagaRecord,
 		return SagaRecord{}, err
 	}
 	if cur.Version != rec.Version || cur.LeaseOwner != s.opts.Owner {
-		return SagaRecord{}, errLeaseLost
+		return SagaRecord{}, leaseLost(rec.Saga.RedemptionID)
 	}
 	return cur, nil
 }
@@ -240,6 +241,8 @@ func (s *Service) run(ctx context.Context, r domain.Redemption, rec SagaRecord, 
 		in.SKU.SkuID = g.SkuID
 		if a.Step == domain.StepAddSeats {
 			in.AddToSubscriptionID = r.Target.SubscriptionID
+		} else {
+			in.LicensedUserIDs = r.LicensedUsers() // ID-2: the new tenant's admin gets one seat
 		}
 		p, err := s.peers.Subscriptions.Provision(ctx, a.RequestID, in)
 		return result{err: err, resultID: p.SubscriptionID, prov: p}
@@ -396,7 +399,9 @@ func applyDone(r *domain.Redemption, a domain.Action, res result) {
 			o.TermEnd = res.prov.TermEnd
 		}
 		o.DaysForfeited = res.prov.DaysForfeited // SU-4
-		o.AdminLicensed = r.Kind == domain.RedeemNewTenant
+		// ID-2: as subscriptions answered, not as asked
+		o.AdminLicensed = r.Kind == domain.RedeemNewTenant && r.AdminUserID != "" &&
+			slices.Contains(res.prov.LicensedUserIDs, r.AdminUserID)
 	}
 }
 

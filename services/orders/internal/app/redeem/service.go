@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -106,15 +105,14 @@ func New(store Store, peers Peers, opts Options) *Service {
 	return &Service{store: store, peers: peers, opts: opts.withDefaults(), running: map[string]bool{}}
 }
 
-// The roles of RedemptionService (redemption_service.proto).
-var redeemRoles = []auth.Role{auth.AdminAgent, auth.SalesAgent, auth.CustomerGlobalAdmin}
-
+// caller is the principal of a ValidateProductKeys or RedeemProductKeys call, with one of the
+// roles of RedemptionService (redemption_service.proto).
 func caller(ctx context.Context) (auth.Principal, error) {
 	p, err := auth.MustFromContext(ctx)
 	if err != nil {
 		return auth.Principal{}, err
 	}
-	if err := p.RequireRole(redeemRoles...); err != nil {
+	if err := p.RequireRole(auth.AdminAgent, auth.SalesAgent, auth.CustomerGlobalAdmin); err != nil {
 		return auth.Principal{}, err
 	}
 	return p, nil
@@ -276,7 +274,7 @@ func (s *Service) skus(ctx context.Context, vs []domain.KeyVerdict, market strin
 		case err == nil:
 			out[g.SkuID] = domain.SKUFacts{SkuID: g.SkuID, ProductID: offer.ProductID, DisplayName: offer.DisplayName,
 				Kind: offer.Kind, MaxQuantity: offer.MaxQuantity, Policy: offer.Policy, WindowDays: offer.WindowDays,
-				AutoRenew: offer.AutoRenew.For(s.opts.Clock.Now())}
+				AutoRenew: offer.AutoRenew.For(s.opts.Clock.Now()), Currency: offer.Price.PerTerm.Currency}
 		case errs.KindOf(err) == errs.NotFound:
 		case errs.KindOf(err) == errs.FailedPrecondition && availabilityReason(errs.ReasonOf(err)):
 			out[g.SkuID] = domain.SKUFacts{SkuID: g.SkuID, Unavailable: errs.ReasonOf(err)}
@@ -342,19 +340,15 @@ func (s *Service) Redeem(ctx context.Context, requestID string, keys []string, t
 		found.partnerID, found.customerID, found.skus, now)
 	rec := SagaRecord{Saga: domain.NewRedemptionSaga(r.ID, r.Kind, r.Groups), ProductKeys: append([]string(nil), keys...),
 		LeaseOwner: s.opts.Owner, LeaseUntil: s.opts.Wall().Add(s.opts.Lease), Version: 1}
-	if !s.claimLocal(r.ID) {
-		return s.replay(ctx, r, fp, deadline)
+	if !s.claimLocal(r.ID) { // the same request is being stored by another call of this process
+		return s.awaitRequest(ctx, scope, requestID, fp, deadline)
 	}
 	err = s.store.RedemptionTx(ctx, func(ctx context.Context, tx Tx) error {
 		return tx.InsertRedemption(ctx, r, scope, rec)
 	})
 	if errs.KindOf(err) == errs.AlreadyExists { // a concurrent call with the same request won
 		s.releaseLocal(r.ID)
-		got, ok, err := s.ofRequest(ctx, scope, requestID)
-		if err != nil || !ok {
-			return domain.Redemption{}, fmt.Errorf("redemption of request %s: %w", requestID, errors.Join(err, errs.Unavailablef("the redemption is being created")))
-		}
-		return s.replay(ctx, got, fp, deadline)
+		return s.awaitRequest(ctx, scope, requestID, fp, deadline)
 	}
 	if err != nil {
 		s.releaseLocal(r.ID)
@@ -363,7 +357,7 @@ func (s *Service) Redeem(ctx context.Context, requestID string, keys []string, t
 	got, err := s.drive(context.WithoutCancel(ctx), r.ID, deadline, true)
 	if err != nil {
 		s.opts.OnError(ctx, err) // the recovery loop finishes it
-		return s.store.Redemption(ctx, r.ID)
+		return s.store.Redemption(context.WithoutCancel(ctx), r.ID)
 	}
 	return got, nil
 }
@@ -389,6 +383,24 @@ func (s *Service) ofRequest(ctx context.Context, scope, requestID string) (domai
 		return domain.Redemption{}, false, fmt.Errorf("redemption of request %s: %w", requestID, err)
 	}
 	return r, ok, nil
+}
+
+// awaitRequest answers a call whose request a concurrent call is storing: the redemption once
+// stored (replay), or UNAVAILABLE when it does not show up before the deadline.
+func (s *Service) awaitRequest(ctx context.Context, scope, requestID, fingerprint string, deadline time.Time) (domain.Redemption, error) {
+	stop := time.Now().Add(deadline.Sub(s.opts.Wall()))
+	for {
+		r, ok, err := s.ofRequest(ctx, scope, requestID)
+		if err != nil {
+			return domain.Redemption{}, err
+		}
+		if ok {
+			return s.replay(ctx, r, fingerprint, deadline)
+		}
+		if !time.Now().Before(stop) || sleep(ctx, 50*time.Millisecond) != nil {
+			return domain.Redemption{}, errs.Unavailablef("the redemption of request %s is being created; retry", requestID)
+		}
+	}
 }
 
 // replay answers a retry: REQUEST_ID_REUSED for another request, else the redemption once its saga

@@ -7,6 +7,7 @@ import (
 
 	"github.com/partnerhub/partnerhub/pkg/errs"
 	"github.com/partnerhub/partnerhub/services/orders/internal/app"
+	"github.com/partnerhub/partnerhub/services/orders/internal/app/billing"
 	"github.com/partnerhub/partnerhub/services/orders/internal/domain"
 	"github.com/partnerhub/partnerhub/services/orders/internal/ledger"
 )
@@ -66,7 +67,8 @@ func (r *Runner) runAction(ctx context.Context, st *run, act domain.Action) outc
 			out.entries = append(out.entries, entry{e})
 		}
 		if len(entries) > 0 {
-			out.resultID = entries[0].Key.String()
+			// The line shows its first charge as LedgerService lists it (entry_id).
+			out.resultID = billing.EntryID(entries[0].Key)
 		}
 		return out
 	case domain.StepComplete:

@@ -112,30 +112,41 @@ func (r *Runner) NewRecord(s domain.Saga, p auth.Principal) app.SagaRecord {
 		LeaseUntil: r.opts.Wall.Now().Add(r.opts.Lease), Version: 1}
 }
 
-// Start implements app.Sagas: the saga runs in the background, leased already.
+// Start implements app.Sagas: the saga runs in the background, leased already. When every
+// worker is busy it waits for one (PlaceOrder feels the backpressure), since the order's lease
+// keeps the recovery loop away for a while.
 func (r *Runner) Start(o domain.Order, rec app.SagaRecord, offers map[string]app.Offer) {
-	r.spawn(o.ID, func(ctx context.Context) error {
+	r.spawn(o.ID, true, func(ctx context.Context) error {
 		return r.drive(ctx, &run{rec: rec, order: o, offers: offers})
 	})
 }
 
 // ApplyCancellation implements app.Sagas.
 func (r *Runner) ApplyCancellation(orderID string) {
-	r.spawn(orderID, func(ctx context.Context) error { return r.applyCancellation(ctx, orderID) })
+	r.spawn(orderID, false, func(ctx context.Context) error { return r.applyCancellation(ctx, orderID) })
 }
 
 // spawn runs fn for the order in a worker unless the order already has one here. When every
-// worker is busy it does not wait: the recovery loop comes back for the order.
-func (r *Runner) spawn(orderID string, fn func(context.Context) error) bool {
+// worker is busy it waits for one if wait is set; otherwise it leaves the order to the recovery
+// loop's next poll.
+func (r *Runner) spawn(orderID string, wait bool, fn func(context.Context) error) bool {
+	if wait {
+		select {
+		case r.sem <- struct{}{}:
+		case <-r.ctx.Done():
+			return false
+		}
+	} else {
+		select {
+		case r.sem <- struct{}{}:
+		default:
+			return false
+		}
+	}
 	r.mu.Lock()
 	if r.active[orderID] || r.ctx.Err() != nil {
 		r.mu.Unlock()
-		return false
-	}
-	select {
-	case r.sem <- struct{}{}:
-	default:
-		r.mu.Unlock()
+		<-r.sem
 		return false
 	}
 	r.active[orderID] = true
@@ -184,7 +195,7 @@ func (r *Runner) recover(ctx context.Context) {
 		r.opts.Log.Warn("list due sagas", zap.Error(err))
 	}
 	for _, id := range ids {
-		r.spawn(id, func(ctx context.Context) error { return r.resume(ctx, id) })
+		r.spawn(id, false, func(ctx context.Context) error { return r.resume(ctx, id) })
 	}
 	ids, err = r.store.PendingCancellations(ctx, r.opts.Workers)
 	if err != nil && ctx.Err() == nil {
@@ -256,8 +267,8 @@ func (r *Runner) drive(ctx context.Context, st *run) error {
 			case <-time.After(wait):
 			}
 		}
-		if err := r.step(pctx, st, act); err != nil {
-			return err
+		if err := r.step(pctx, st, act); err != nil || ctx.Err() != nil {
+			return err // stopped: step handed the saga back
 		}
 	}
 }
@@ -293,6 +304,11 @@ func (r *Runner) step(ctx context.Context, st *run, act domain.Action) error {
 		out = r.runAction(ctx, st, act)
 	} else {
 		out = r.compensate(ctx, st, act)
+	}
+	if ctx.Err() != nil {
+		// This replica stops: the call's outcome is unknown, and the resumed saga repeats it
+		// with the same request ID.
+		return r.release(st, time.Time{})
 	}
 	now := r.opts.Wall.Now()
 	next := st.rec

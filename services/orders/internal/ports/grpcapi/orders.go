@@ -119,8 +119,8 @@ func orderLineInputs(in []*ordersv1.OrderLineInput) []domain.LineInput {
 	out := make([]domain.LineInput, len(in))
 	for i, l := range in {
 		out[i] = domain.LineInput{SkuID: l.GetSkuId(), Quantity: l.GetQuantity(),
-			Term:     domain.Term(enumName(l.GetTerm().String(), "TERM_")),
-			Plan:     domain.BillingPlan(enumName(l.GetBillingPlan().String(), "BILLING_PLAN_")),
+			Term:      domain.Term(enumName(l.GetTerm().String(), "TERM_")),
+			Plan:      domain.BillingPlan(enumName(l.GetBillingPlan().String(), "BILLING_PLAN_")),
 			AutoRenew: l.Autorenew}
 	}
 	return out

@@ -53,18 +53,18 @@ var _ app.Store = (*Store)(nil)
 
 // ---- subscriptions ----
 
-// subCols are the columns scanSubscription reads, in the order subValues binds them ($1..$30);
-// next_due ($31) is only written.
+// subCols are the columns scanSubscription reads, in the order subValues binds them ($1..$31);
+// next_due ($32) is only written.
 const subCols = `id, customer_id, partner_id, sku_id, product_id, display_name, kind, state, channel,
 	quantity, max_quantity, lots, billing_plan, term, term_start, term_end, auto_renew, unit_price_minor,
 	currency_code, cancellation_policy, window_days, order_id, purchase_time, state_time, reminders_sent,
-	pending_transfer_id, version, created_at, updated_at, moved_in`
+	pending_transfer_id, version, created_at, updated_at, moved_in, licensed_users`
 
 const insertSub = `INSERT INTO subscriptions (` + subCols + `, next_due) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
 	$9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30,
-	$31)`
+	$31, $32)`
 
-// subValues returns the values of insertSub's $1..$31 for s (the columns of subColumns).
+// subValues returns the values of insertSub's $1..$32 for s (the columns of subColumns).
 func (s *Store) subValues(sub domain.Subscription) ([]any, error) {
 	vals, err := rowOf(sub)
 	if err != nil {
@@ -79,11 +79,15 @@ func (s *Store) subValues(sub domain.Subscription) ([]any, error) {
 	return append(vals, due), nil
 }
 
-// rowOf is subValues without next_due ($1..$30).
+// rowOf is subValues without next_due ($1..$31).
 func rowOf(sub domain.Subscription) ([]any, error) {
 	lots, err := encodeLots(sub.Lots)
 	if err != nil {
 		return nil, fmt.Errorf("encode lots of subscription %s: %w", sub.ID, err)
+	}
+	licensed, err := encodeUsers(sub.LicensedUserIDs)
+	if err != nil {
+		return nil, fmt.Errorf("encode licensed users of subscription %s: %w", sub.ID, err)
 	}
 	vals := make([]any, 0, len(subColumns))
 	return append(vals, sub.ID, sub.CustomerID, sub.PartnerID, sub.SkuID, sub.ProductID, sub.DisplayName,
@@ -92,17 +96,18 @@ func rowOf(sub domain.Subscription) ([]any, error) {
 		sub.UnitPrice.Minor, sub.UnitPrice.Currency, string(sub.Policy), sub.WindowDays, sub.OrderID,
 		store.Time(sub.PurchaseTime), store.Time(sub.StateTime), encodeReminders(sub.RemindersSent),
 		sub.PendingTransferID, sub.Version, store.Time(sub.CreateTime), store.Time(sub.UpdateTime),
-		store.NullTime(sub.MovedInTime)), nil
+		store.NullTime(sub.MovedInTime), licensed), nil
 }
 
 func scanSubscription(row store.Scanner) (domain.Subscription, error) {
 	var s domain.Subscription
-	var kind, state, channel, lots, plan, term, policy, reminders string
+	var kind, state, channel, lots, plan, term, policy, reminders, licensed string
 	var movedIn sql.NullTime
 	if err := row.Scan(&s.ID, &s.CustomerID, &s.PartnerID, &s.SkuID, &s.ProductID, &s.DisplayName, &kind, &state,
 		&channel, &s.Quantity, &s.MaxQuantity, &lots, &plan, &term, &s.TermStart, &s.TermEnd, &s.AutoRenew,
 		&s.UnitPrice.Minor, &s.UnitPrice.Currency, &policy, &s.WindowDays, &s.OrderID, &s.PurchaseTime,
-		&s.StateTime, &reminders, &s.PendingTransferID, &s.Version, &s.CreateTime, &s.UpdateTime, &movedIn); err != nil {
+		&s.StateTime, &reminders, &s.PendingTransferID, &s.Version, &s.CreateTime, &s.UpdateTime, &movedIn,
+		&licensed); err != nil {
 		return domain.Subscription{}, err
 	}
 	s.MovedInTime = store.TimeOf(movedIn)
@@ -118,6 +123,7 @@ func scanSubscription(row store.Scanner) (domain.Subscription, error) {
 	if s.RemindersSent, err = decodeReminders(reminders); err != nil {
 		return domain.Subscription{}, fmt.Errorf("reminders of subscription %s: %w", s.ID, err)
 	}
+	s.LicensedUserIDs = decodeUsers(licensed)
 	return s, nil
 }
 
@@ -351,8 +357,17 @@ func (t *tx) CountActive(ctx context.Context, customerID string) (int, error) {
 	if err := t.flush(ctx); err != nil {
 		return 0, err
 	}
+	return countActive(ctx, t.q, customerID)
+}
+
+// CountActive implements app.Store: committed data, outside any transaction.
+func (s *Store) CountActive(ctx context.Context, customerID string) (int, error) {
+	return countActive(ctx, s.db, customerID)
+}
+
+func countActive(ctx context.Context, q store.Querier, customerID string) (int, error) {
 	var n int
-	err := t.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM subscriptions WHERE customer_id = $1 AND state IN ($2, $3)`,
+	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM subscriptions WHERE customer_id = $1 AND state IN ($2, $3)`,
 		customerID, string(domain.StateActive), string(domain.StateSuspended)).Scan(&n)
 	if err != nil {
 		return 0, store.MapError(fmt.Errorf("count active subscriptions of %s: %w", customerID, err))
@@ -445,12 +460,13 @@ type idVersion struct {
 	version int64
 }
 
-// The lots and reminders columns. Both are read and written with every row the lifecycle sweep
-// claims, so they are plain delimited text rather than JSON: encoding/json costs more per row
-// than everything else the adapter does in Go.
+// The lots, reminders and licensed users columns. All are read and written with every row the
+// lifecycle sweep claims, so they are plain delimited text rather than JSON: encoding/json costs
+// more per row than everything else the adapter does in Go.
 //
 //	lots            id,quantity,add time (Unix microseconds),order ID,unit price minor,currency;...
 //	reminders_sent  60,30
+//	licensed_users  user ID,user ID
 
 // lotSeparators may not occur in a lot's text fields (IDs and currency codes never hold them).
 const lotSeparators = ",;"
@@ -525,4 +541,21 @@ func decodeReminders(s string) ([]int32, error) {
 		days = append(days, int32(d))
 	}
 	return days, nil
+}
+
+// encodeUsers joins user IDs with ','; an ID holding one (never a UUID) cannot be stored.
+func encodeUsers(ids []string) (string, error) {
+	for _, id := range ids {
+		if id == "" || strings.Contains(id, ",") {
+			return "", fmt.Errorf("user ID %q is empty or holds a ','", id)
+		}
+	}
+	return strings.Join(ids, ","), nil
+}
+
+func decodeUsers(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
 }

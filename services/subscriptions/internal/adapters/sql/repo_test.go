@@ -58,7 +58,7 @@ func sub(id, customer, partner string) domain.Subscription {
 		Policy: domain.PolicyProratedRefundWindow, WindowDays: 7, OrderID: "order-1",
 		PurchaseTime: at(-time.Minute), StateTime: at(time.Second), RemindersSent: []int32{60, 30},
 		PendingTransferID: "transfer-1", Version: 1, CreateTime: at(0), UpdateTime: at(2 * time.Second),
-		MovedInTime: at(30 * time.Minute),
+		MovedInTime: at(30 * time.Minute), LicensedUserIDs: []string{"u1", "u2"},
 	}
 }
 
@@ -116,6 +116,7 @@ func TestSubscription_RoundTrip(t *testing.T) {
 			Plan: domain.PlanTriennial, Term: domain.TermP3Y, TermStart: day(2026, 3, 14), TermEnd: day(2029, 3, 14),
 			UnitPrice: domain.Money{Minor: 99, Currency: "USD"}, Policy: domain.PolicyNever, OrderID: "order-9",
 			PurchaseTime: at(-time.Hour), StateTime: at(3 * time.Second), Version: 2, CreateTime: at(0), UpdateTime: at(time.Hour),
+			LicensedUserIDs: []string{"u3"},
 		}
 		var inTx domain.Subscription
 		run(t, s, func(ctx context.Context, tx app.Tx) error {
@@ -195,6 +196,11 @@ func TestSubscription_Errors(t *testing.T) {
 		comma.Lots[1].ID = "lot,2"
 		if err := s.Tx(ctx, func(ctx context.Context, tx app.Tx) error { return tx.InsertSubscription(ctx, comma) }); err == nil {
 			t.Error("a lot ID with a separator was stored")
+		}
+		licensed := sub("licensed", "c1", "p1")
+		licensed.LicensedUserIDs = []string{"u1,u2"}
+		if err := s.Tx(ctx, func(ctx context.Context, tx app.Tx) error { return tx.InsertSubscription(ctx, licensed) }); err == nil {
+			t.Error("a licensed user ID with a separator was stored")
 		}
 		v2 := sub("v2", "c1", "p1")
 		v2.Version = 2
@@ -812,6 +818,7 @@ func TestUpdateSubscription_NarrowWritesWholeRow(t *testing.T) {
 				cur.State = []domain.State{domain.StateSuspended, domain.StateActive, domain.StateExpired}[i]
 				cur.RemindersSent = append(cur.RemindersSent, []int32{60, 30, 7}[i])
 				cur.CustomerID = []string{"c1", "c2", "c2"}[i]
+				cur.LicensedUserIDs = [][]string{{"u1", "u2"}, {"u1"}, nil}[i]
 				if err := tx.UpdateSubscription(ctx, cur); err != nil {
 					return err
 				}

@@ -16,7 +16,7 @@ import (
 // the transaction remembers the column values of every row it reads (tx.read), and an update
 // writes only the columns whose values differ, guarded by the version: a lifecycle step that
 // expires a subscription writes state, state time, version, update time and next due, not the
-// thirty-one columns of the row. That is most of the cost of a lifecycle sweep on both engines:
+// thirty-two columns of the row. That is most of the cost of a lifecycle sweep on both engines:
 // SQLite binds every parameter through its C API, PostgreSQL parses every array of a batched
 // update.
 
@@ -31,7 +31,8 @@ var subColumns = [...]struct{ name, pgType string }{
 	{"cancellation_policy", "text"}, {"window_days", "bigint"}, {"order_id", "text"},
 	{"purchase_time", "timestamp"}, {"state_time", "timestamp"}, {"reminders_sent", "text"},
 	{"pending_transfer_id", "text"}, {"version", "bigint"}, {"created_at", "timestamp"},
-	{"updated_at", "timestamp"}, {"moved_in", "timestamp"}, {"next_due", "timestamp"},
+	{"updated_at", "timestamp"}, {"moved_in", "timestamp"}, {"licensed_users", "text"},
+	{"next_due", "timestamp"},
 }
 
 // rowValues is a subscription row as stored: its version and subValues.

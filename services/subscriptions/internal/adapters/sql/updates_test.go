@@ -18,7 +18,7 @@ func TestSubColumns_MatchSubCols(t *testing.T) {
 }
 
 func TestUpdateSQL(t *testing.T) {
-	mask := uint64(1)<<7 | 1<<26 | 1<<30 // state, version, next_due
+	mask := uint64(1)<<7 | 1<<26 | 1<<31 // state, version, next_due
 	if got, want := updateSQL(mask), "UPDATE subscriptions SET state = $3, version = $4, next_due = $5 WHERE id = $1 AND version = $2"; got != want {
 		t.Errorf("updateSQL = %s\nwant        %s", got, want)
 	}
@@ -29,5 +29,26 @@ func TestUpdateSQL(t *testing.T) {
 		if !strings.Contains(got, part) {
 			t.Errorf("batchUpdateSQL = %s\nlacks %s", got, part)
 		}
+	}
+}
+
+// The licensed users (ID-2) are a column an update sets like any other: an update that changes
+// only them writes them with the version.
+func TestUpdateSQL_LicensedUsers(t *testing.T) {
+	idx := -1
+	for i, c := range subColumns {
+		if c.name == "licensed_users" {
+			idx = i
+		}
+	}
+	if idx < 0 || subColumns[idx].pgType != "text" {
+		t.Fatalf("subColumns lacks licensed_users (text): %v", subColumns)
+	}
+	mask := uint64(1)<<26 | 1<<idx
+	if got, want := updateSQL(mask), "UPDATE subscriptions SET version = $3, licensed_users = $4 WHERE id = $1 AND version = $2"; got != want {
+		t.Errorf("updateSQL = %s\nwant        %s", got, want)
+	}
+	if got := batchUpdateSQL(mask); !strings.Contains(got, "unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[])") {
+		t.Errorf("batchUpdateSQL = %s", got)
 	}
 }

@@ -178,6 +178,7 @@ func (s *Server) ProvisionSubscription(ctx context.Context, req *subscriptionsv1
 		UnitPrice: pbconv.Money(req.GetUnitPrice()), Policy: pbconv.Policy(req.GetCancellationPolicy()),
 		WindowDays: req.GetCancellationWindowDays(), AutoRenew: req.GetAutoRenew(),
 		AddToSubscriptionID: req.GetAddToSubscriptionId(), TransferID: req.GetTransferId(),
+		LicensedUserIDs: req.GetLicensedUserIds(),
 	})
 	if err != nil {
 		return nil, err
@@ -212,6 +213,16 @@ func (s *Server) CompensateProvisioning(ctx context.Context, req *subscriptionsv
 		return &subscriptionsv1.CompensateProvisioningResponse{NothingToCompensate: true}, nil
 	}
 	return &subscriptionsv1.CompensateProvisioningResponse{Subscription: subPB(v)}, nil
+}
+
+// CheckTenantCapacity implements subscriptionsv1.ProvisioningServiceServer.
+func (s *Server) CheckTenantCapacity(ctx context.Context, req *subscriptionsv1.CheckTenantCapacityRequest) (*subscriptionsv1.CheckTenantCapacityResponse, error) {
+	c, err := s.app.CheckTenantCapacity(ctx, req.GetCustomerId(), req.GetRequested())
+	if err != nil {
+		return nil, err
+	}
+	return &subscriptionsv1.CheckTenantCapacityResponse{Allowed: c.Allowed, Limit: int32(c.Limit),
+		Active: int32(c.Active), Requested: int32(c.Requested)}, nil
 }
 
 func eventTypes(ts []subscriptionsv1.SubscriptionEventType) []domain.EventType {

@@ -2,6 +2,7 @@ package grpcapi_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -86,9 +87,18 @@ func (s *stack) saga() context.Context {
 	return s.as(auth.Principal{Subject: "svc_orders", OrgID: "partnerhub", OrgKind: auth.OrgService, Roles: []auth.Role{auth.Service}, OnBehalfOf: &obo})
 }
 
-func (s *stack) provision() *subscriptionsv1.Subscription {
+func (s *stack) provision(mod ...func(*subscriptionsv1.ProvisionSubscriptionRequest)) *subscriptionsv1.Subscription {
 	s.t.Helper()
-	resp, err := s.prov.ProvisionSubscription(s.saga(), &subscriptionsv1.ProvisionSubscriptionRequest{
+	resp, err := s.prov.ProvisionSubscription(s.saga(), s.provisionRequest(mod...))
+	if err != nil {
+		s.t.Fatalf("ProvisionSubscription: %v", err)
+	}
+	return resp.GetSubscription()
+}
+
+// provisionRequest is a ProvisionSubscription step of a CSP Windows Server subscription, changed by mod.
+func (s *stack) provisionRequest(mod ...func(*subscriptionsv1.ProvisionSubscriptionRequest)) *subscriptionsv1.ProvisionSubscriptionRequest {
+	req := &subscriptionsv1.ProvisionSubscriptionRequest{
 		RequestId: uuid.NewString(), OrderId: "order-1", OrderLineId: "1", CustomerId: customerID, PartnerId: partnerID,
 		SkuId: "DG7GMGF0D7FV:0001", ProductId: "DG7GMGF0D7FV", DisplayName: "Windows Server 2022 Standard",
 		ProductKind: subscriptionsv1.ProductKind_PRODUCT_KIND_SOFTWARE_SUBSCRIPTION, Channel: subscriptionsv1.Channel_CHANNEL_CSP,
@@ -96,11 +106,11 @@ func (s *stack) provision() *subscriptionsv1.Subscription {
 		UnitPrice:              &commonv1.Money{AmountMinor: 36500, CurrencyCode: "EUR"},
 		CancellationPolicy:     subscriptionsv1.CancellationPolicy_CANCELLATION_POLICY_PRORATED_REFUND_WINDOW,
 		CancellationWindowDays: 7, AutoRenew: true,
-	})
-	if err != nil {
-		s.t.Fatalf("ProvisionSubscription: %v", err)
 	}
-	return resp.GetSubscription()
+	for _, m := range mod {
+		m(req)
+	}
+	return req
 }
 
 func wantStatus(t *testing.T, err error, code codes.Code, reason string) *status.Status {
@@ -206,6 +216,44 @@ func TestServer_BadInput(t *testing.T) {
 	}
 }
 
+// ID-2: licensed_user_ids of ProvisionSubscription become the subscription's licensed users; bad
+// ones are INVALID_ARGUMENT on that field; ChangeQuantity keeps a seat for each licensed user.
+func TestServer_LicensedUsers_ID2(t *testing.T) {
+	s := newStack(t)
+	admin := uuid.NewString()
+	sub := s.provision(func(r *subscriptionsv1.ProvisionSubscriptionRequest) { r.LicensedUserIds = []string{admin} })
+	ctx := s.as(adminAgent)
+	got, err := s.subs.GetSubscription(ctx, &subscriptionsv1.GetSubscriptionRequest{SubscriptionId: sub.GetSubscriptionId()})
+	if err != nil || len(got.GetSubscription().GetLicensedUserIds()) != 1 || got.GetSubscription().GetLicensedUserIds()[0] != admin {
+		t.Fatalf("licensed users %v, %v; want [%s]", got.GetSubscription().GetLicensedUserIds(), err, admin)
+	}
+	_, err = s.prov.ProvisionSubscription(s.saga(), s.provisionRequest(func(r *subscriptionsv1.ProvisionSubscriptionRequest) {
+		r.LicensedUserIds = []string{admin, admin}
+	}))
+	st := wantStatus(t, err, codes.InvalidArgument, "INVALID_REQUEST")
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			if v := br.GetFieldViolations(); len(v) != 1 || v[0].GetField() != "licensed_user_ids" {
+				t.Errorf("field violations %v, want one on licensed_user_ids", v)
+			}
+		}
+	}
+	_, err = s.subs.ChangeQuantity(ctx, &subscriptionsv1.ChangeQuantityRequest{RequestId: uuid.NewString(),
+		SubscriptionId: sub.GetSubscriptionId(), Quantity: 1})
+	if err != nil {
+		t.Fatalf("4 → 1 seat with 1 licensed user: %v", err)
+	}
+	two := s.provision(func(r *subscriptionsv1.ProvisionSubscriptionRequest) {
+		r.LicensedUserIds = []string{admin, uuid.NewString()}
+	})
+	_, err = s.subs.ChangeQuantity(ctx, &subscriptionsv1.ChangeQuantityRequest{RequestId: uuid.NewString(),
+		SubscriptionId: two.GetSubscriptionId(), Quantity: 1})
+	st = wantStatus(t, err, codes.FailedPrecondition, "QUANTITY_DECREASE_NOT_ALLOWED")
+	if metadataOf(st)["licensed_users"] != "2" {
+		t.Errorf("metadata %v, want licensed_users 2", metadataOf(st))
+	}
+}
+
 // WatchEvents streams the stored events, then new ones as they happen, in sequence order.
 func TestServer_WatchEvents(t *testing.T) {
 	s := newStack(t)
@@ -295,6 +343,14 @@ func TestServer_EveryRPCImplemented(t *testing.T) {
 		"CompensateProvisioning": func() error {
 			_, err := s.prov.CompensateProvisioning(saga, &subscriptionsv1.CompensateProvisioningRequest{RequestId: uuid.NewString(),
 				StepRequestId: uuid.NewString()})
+			return err
+		},
+		"CheckTenantCapacity": func() error {
+			resp, err := s.prov.CheckTenantCapacity(saga, &subscriptionsv1.CheckTenantCapacityRequest{
+				CustomerId: uuid.NewString(), Requested: 1})
+			if err == nil && (!resp.GetAllowed() || resp.GetLimit() < 1) {
+				return fmt.Errorf("capacity of a new tenant = %v", resp)
+			}
 			return err
 		},
 		"ListEvents": func() error {
