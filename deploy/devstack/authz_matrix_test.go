@@ -638,6 +638,12 @@ func matrixRows() []matrixRow {
 					StepRequestId: req.GetRequestId(), Reason: "matrix"})
 				return err
 			}, nil},
+		{svcProvisioning + "CheckTenantCapacity", "customer C's room for one more subscription (SU-13)", "denied | denied | denied | denied | denied | denied | denied | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.provisioning().CheckTenantCapacity(ctx, &subscriptionsv1.CheckTenantCapacityRequest{
+					CustomerId: f.c.id, Requested: 1})
+				return err
+			}, nil},
 
 		// --- subscriptions: transfers (ID-5, SU-12..SU-14); no catalog runs in the suite, so the
 		// rows stop before a transfer would ask it about offers ---

@@ -138,7 +138,10 @@ func Run(ctx context.Context, cfg Config) error {
 		},
 		// RedeemProductKeys deduplicates by request_id itself: a replayed answer would repeat a
 		// PROCESSING redemption forever instead of showing how it ended.
-		NotReplayed: []string{ordersv1.RedemptionService_RedeemProductKeys_FullMethodName},
-		Background:  []func(context.Context){runner.Run, feed.Run, redemptions.Run},
+		// PlaceOrder too (app.PlaceOrder): a retry shows the order as it is now, and placing one
+		// costs no writes to the idempotency store.
+		NotReplayed: []string{ordersv1.RedemptionService_RedeemProductKeys_FullMethodName,
+			ordersv1.OrderService_PlaceOrder_FullMethodName},
+		Background: []func(context.Context){runner.Run, feed.Run, redemptions.Run},
 	})
 }

@@ -1,25 +1,32 @@
 package app
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/partnerhub/partnerhub/services/orders/internal/domain"
+)
 
 // Changes tells WatchOrder streams of this process that an order changed, so that they send the
-// new snapshot at once instead of at their next poll. A signal carries no data: the watcher
-// re-reads the order. Signals to a watcher that has not consumed the previous one coalesce.
+// new snapshot at once instead of at their next poll. Publish carries the order as the change
+// left it (the saga runner has it at hand), so the watcher need not read it again; Notify is a
+// bare signal after which the watcher reads the order. A watcher that has not taken the previous
+// signal gets only the newest.
 type Changes struct {
 	mu   sync.Mutex
-	subs map[string]map[chan struct{}]struct{}
+	subs map[string]map[chan domain.Order]struct{}
 }
 
 // NewChanges returns an empty hub.
-func NewChanges() *Changes { return &Changes{subs: map[string]map[chan struct{}]struct{}{}} }
+func NewChanges() *Changes { return &Changes{subs: map[string]map[chan domain.Order]struct{}{}} }
 
-// Subscribe returns a channel signalled after each change of the order, and the function that
-// ends the subscription.
-func (c *Changes) Subscribe(orderID string) (<-chan struct{}, func()) {
-	ch := make(chan struct{}, 1)
+// Subscribe returns a channel that receives after each change of the order — the order itself
+// when published, or an order with only its ID (Version 0) for a bare Notify — and the function
+// that ends the subscription.
+func (c *Changes) Subscribe(orderID string) (<-chan domain.Order, func()) {
+	ch := make(chan domain.Order, 1)
 	c.mu.Lock()
 	if c.subs[orderID] == nil {
-		c.subs[orderID] = map[chan struct{}]struct{}{}
+		c.subs[orderID] = map[chan domain.Order]struct{}{}
 	}
 	c.subs[orderID][ch] = struct{}{}
 	c.mu.Unlock()
@@ -33,14 +40,23 @@ func (c *Changes) Subscribe(orderID string) (<-chan struct{}, func()) {
 	}
 }
 
-// Notify signals every subscriber of the order.
-func (c *Changes) Notify(orderID string) {
+// Notify signals every subscriber of the order that it changed.
+func (c *Changes) Notify(orderID string) { c.send(orderID, domain.Order{ID: orderID}) }
+
+// Publish gives every subscriber of o's order o as it is now. Subscribers only read it.
+func (c *Changes) Publish(o domain.Order) { c.send(o.ID, o) }
+
+func (c *Changes) send(orderID string, o domain.Order) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for ch := range c.subs[orderID] {
+		select { // replace a signal not taken yet: the newest is what counts
+		case <-ch:
+		default:
+		}
 		select {
-		case ch <- struct{}{}:
-		default: // a signal is pending already
+		case ch <- o:
+		default:
 		}
 	}
 }

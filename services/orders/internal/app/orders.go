@@ -122,7 +122,7 @@ func (a *App) PlaceOrder(ctx context.Context, in PlaceInput) (domain.Order, erro
 	}
 	scope := idempotency.ScopeOf(p)
 	if o, ok, err := a.orderOfRequest(ctx, scope, in.RequestID); err != nil || ok {
-		return o, err
+		return a.replay(o, in, err)
 	}
 	r, err := a.review(ctx, partnerID, in.CustomerID, in.Lines)
 	if err != nil {
@@ -152,7 +152,7 @@ func (a *App) PlaceOrder(ctx context.Context, in PlaceInput) (domain.Order, erro
 	if errs.KindOf(err) == errs.AlreadyExists {
 		// A concurrent call with the same request ID stored its order first (OR-7).
 		if prev, ok, err := a.orderOfRequest(ctx, scope, in.RequestID); err != nil || ok {
-			return prev, err
+			return a.replay(prev, in, err)
 		}
 	}
 	if err != nil {
@@ -161,6 +161,37 @@ func (a *App) PlaceOrder(ctx context.Context, in PlaceInput) (domain.Order, erro
 	rec.Version = 1
 	a.sagas.Start(o, rec, offers)
 	return o, nil
+}
+
+// replay answers a PlaceOrder whose request ID already placed order o: o as it is now (OR-7),
+// unless the request differs from the one that placed it (REQUEST_ID_REUSED). PlaceOrder
+// deduplicates itself rather than through the idempotency interceptor: a retry then shows how
+// the order went on, and the placement costs no extra writes.
+func (a *App) replay(o domain.Order, in PlaceInput, err error) (domain.Order, error) {
+	if err != nil {
+		return domain.Order{}, err
+	}
+	if !samePlacement(o, in) {
+		return domain.Order{}, errs.New(errs.AlreadyExists, errs.ReasonRequestIDReused,
+			"request_id %s was already used for a different order", in.RequestID).With("request_id", in.RequestID)
+	}
+	return o, nil
+}
+
+// samePlacement reports whether in asks for the order o: the same customer, reference and lines
+// (SKU, quantity, term, plan, and autorenew where the request set it).
+func samePlacement(o domain.Order, in PlaceInput) bool {
+	if o.CustomerID != in.CustomerID || o.PartnerReference != in.PartnerReference || len(o.Lines) != len(in.Lines) {
+		return false
+	}
+	for i, l := range o.Lines {
+		x := in.Lines[i]
+		if l.SkuID != x.SkuID || l.Quantity != x.Quantity || l.Term != x.Term || l.Plan != x.Plan ||
+			(x.AutoRenew != nil && *x.AutoRenew != l.AutoRenew) {
+			return false
+		}
+	}
+	return true
 }
 
 func (a *App) orderOfRequest(ctx context.Context, scope, requestID string) (domain.Order, bool, error) {
@@ -273,7 +304,13 @@ func (a *App) WatchOrder(ctx context.Context, id string, send func(domain.Order)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-changed:
+		case c := <-changed:
+			if c.Version > 0 { // published with the change: no read needed
+				if c.Version > o.Version {
+					o = c
+				}
+				continue
+			}
 		case <-t.C:
 		}
 		if o, err = a.store.Order(ctx, id); err != nil {
@@ -427,7 +464,7 @@ func (a *App) CancelOrder(ctx context.Context, in CancelInput) (domain.Order, do
 	if err != nil {
 		return domain.Order{}, domain.CancelPlan{}, err
 	}
-	a.changes.Notify(out.ID)
+	a.changes.Publish(out)
 	if out.CancellationPending {
 		a.sagas.ApplyCancellation(out.ID)
 	}

@@ -513,6 +513,17 @@ func TestPlaceOrder_OR7_ConcurrentSameRequestIDOneOrder(t *testing.T) {
 		if err != nil || o.ID != ids[0] || e.catalog.calls != calls {
 			t.Errorf("repeat: %q, %v, %d catalog calls; want the same order without a review", o.ID, err, e.catalog.calls-calls)
 		}
+		// The same request ID for a different order is refused, and changes nothing.
+		changed := in
+		changed.Lines = append([]domain.LineInput(nil), in.Lines...)
+		changed.Lines[0].Quantity++
+		if _, err := e.app.PlaceOrder(agent(partner1), changed); errs.KindOf(err) != errs.AlreadyExists ||
+			errs.ReasonOf(err) != errs.ReasonRequestIDReused {
+			t.Errorf("same request ID, other quantity: %v; want ALREADY_EXISTS / REQUEST_ID_REUSED", err)
+		}
+		if os := e.allOrders(); len(os) != 1 {
+			t.Errorf("%d orders after a reused request ID; want 1", len(os))
+		}
 		// The same request ID of another partner is another request (the scope is the caller's).
 		other, err := e.app.PlaceOrder(agent(partner2), in)
 		if err != nil || other.ID == ids[0] {

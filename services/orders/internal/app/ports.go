@@ -49,7 +49,9 @@ type Tx interface {
 	// same request is errs.AlreadyExists.
 	InsertOrder(ctx context.Context, o domain.Order, scope string, r SagaRecord) error
 	// UpdateOrder stores o, whose Version must be one more than the stored one; otherwise
-	// errs.Aborted / ETAG_MISMATCH. Lines are stored as o has them.
+	// errs.Aborted / ETAG_MISMATCH. Of its lines, the state, the IDs the saga produced, the complete
+	// time, failure and cancellation are stored as o has them; a line's product, price and policy
+	// are fixed at placement and never change.
 	UpdateOrder(ctx context.Context, o domain.Order) error
 	// Saga reads an order's saga state and locks it; errs.NotFound when there is none.
 	Saga(ctx context.Context, orderID string) (SagaRecord, error)

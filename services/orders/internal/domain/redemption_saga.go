@@ -3,8 +3,6 @@ package domain
 import (
 	"fmt"
 	"time"
-
-	"github.com/partnerhub/partnerhub/pkg/errs"
 )
 
 // The key redemption saga as data (KD-1, KD-2, SU-4), in the manner of the order saga (saga.go):
@@ -75,14 +73,25 @@ func redemptionSpecOf(k RedemptionKind, s Step) StepSpec {
 type RedemptionSaga struct {
 	RedemptionID string
 	Kind         RedemptionKind
-	Status       SagaStatus
-	Tasks        []Task
-	Failure      *Failure
+	Flow
+}
+
+// plan is the redemption saga's part of its Flow: RedemptionSteps' compensations and
+// RedemptionRequestIDFor's names.
+func (s RedemptionSaga) plan() plan {
+	return plan{
+		compensation: func(st Step) Compensation { return redemptionSpecOf(s.Kind, st).Compensation },
+		requestID:    func(st Step, group string) string { return RedemptionRequestIDFor(s.RedemptionID, st, group) },
+		compensationReqID: func(st Step, group string) string {
+			return RedemptionCompensationRequestIDFor(s.RedemptionID, st, group)
+		},
+		name: "redemption " + s.RedemptionID,
+	}
 }
 
 // NewRedemptionSaga lays out the tasks of a redemption of kind k over its key groups.
 func NewRedemptionSaga(redemptionID string, k RedemptionKind, groups []KeyGroup) RedemptionSaga {
-	s := RedemptionSaga{RedemptionID: redemptionID, Kind: k, Status: SagaRunning}
+	s := RedemptionSaga{RedemptionID: redemptionID, Kind: k, Flow: Flow{Status: SagaRunning}}
 	for _, sp := range RedemptionSteps(k) {
 		if sp.Scope == ScopeOrder {
 			s.Tasks = append(s.Tasks, Task{Step: sp.Step, Status: TaskPending})
@@ -95,93 +104,20 @@ func NewRedemptionSaga(redemptionID string, k RedemptionKind, groups []KeyGroup)
 	return s
 }
 
-func (s RedemptionSaga) needsCompensation(t Task) bool {
-	if redemptionSpecOf(s.Kind, t.Step).Compensation == CompensateNone {
-		return false
-	}
-	return t.Status == TaskDone || (t.Status == TaskFailed && t.Uncertain)
-}
-
 // Task returns the task of step for group ("" for once-only steps).
-func (s RedemptionSaga) Task(step Step, group string) (Task, bool) {
-	for _, t := range s.Tasks {
-		if t.Step == step && t.LineID == group {
-			return t, true
-		}
-	}
-	return Task{}, false
-}
+func (s RedemptionSaga) Task(step Step, group string) (Task, bool) { return s.Flow.task(step, group) }
 
 // Next returns the call to make, or false when the saga is terminal. Action.LineID is the key
 // group.
-func (s RedemptionSaga) Next() (Action, bool) {
-	i := s.current()
-	if i < 0 {
-		return Action{}, false
-	}
-	t := s.Tasks[i]
-	if s.Status == SagaRunning {
-		return Action{Kind: ActionRun, Step: t.Step, LineID: t.LineID, Attempt: t.Attempts + 1,
-			RequestID: RedemptionRequestIDFor(s.RedemptionID, t.Step, t.LineID), NotBefore: t.RetryAt}, true
-	}
-	return Action{Kind: ActionCompensate, Step: t.Step, LineID: t.LineID,
-		Compensation: redemptionSpecOf(s.Kind, t.Step).Compensation, Attempt: t.CompensationAttempts + 1,
-		RequestID:     RedemptionCompensationRequestIDFor(s.RedemptionID, t.Step, t.LineID),
-		StepRequestID: RedemptionRequestIDFor(s.RedemptionID, t.Step, t.LineID), NotBefore: t.RetryAt}, true
-}
-
-func (s RedemptionSaga) current() int {
-	switch s.Status {
-	case SagaRunning:
-		for i, t := range s.Tasks {
-			if t.Status == TaskPending {
-				return i
-			}
-		}
-	case SagaCompensating:
-		for i := len(s.Tasks) - 1; i >= 0; i-- {
-			if s.needsCompensation(s.Tasks[i]) {
-				return i
-			}
-		}
-	}
-	return -1
-}
-
-func (s RedemptionSaga) clone() RedemptionSaga {
-	c := s
-	c.Tasks = append([]Task(nil), s.Tasks...)
-	return c
-}
-
-func (s RedemptionSaga) expect(status SagaStatus, kind ActionKind, step Step, group string) (int, error) {
-	i := s.current()
-	if s.Status != status || i < 0 || s.Tasks[i].Step != step || s.Tasks[i].LineID != group {
-		return -1, errs.New(errs.FailedPrecondition, ReasonInvalidStateTransition,
-			"saga of redemption %s: %s %s/%s is not the current action", s.RedemptionID, kind, step, group).
-			With("step", step).With("group", group).With("status", s.Status)
-	}
-	return i, nil
-}
+func (s RedemptionSaga) Next() (Action, bool) { return s.Flow.next(s.plan()) }
 
 // Done records that the current task's call succeeded with resultID (reservation, customer or
 // subscription ID). Done of the complete step ends the saga COMPLETED. A repeated Done of a task
 // done with the same result is a no-op (a reply replayed after a crash).
 func (s RedemptionSaga) Done(step Step, group, resultID string) (RedemptionSaga, error) {
-	if t, ok := s.Task(step, group); ok && t.Status == TaskDone && t.ResultID == resultID {
-		return s, nil
-	}
-	i, err := s.expect(SagaRunning, ActionRun, step, group)
-	if err != nil {
-		return s, err
-	}
-	c := s.clone()
-	c.Tasks[i].Status, c.Tasks[i].ResultID, c.Tasks[i].RetryAt = TaskDone, resultID, time.Time{}
-	c.Tasks[i].Attempts++
-	if step == StepComplete {
-		c.Status = SagaCompleted
-	}
-	return c, nil
+	f, err := s.Flow.done(s.plan(), step, group, resultID)
+	s.Flow = f
+	return s, err
 }
 
 // Failed records that the current task's call failed at time at: a retryable failure with
@@ -189,61 +125,25 @@ func (s RedemptionSaga) Done(step Step, group, resultID string) (RedemptionSaga,
 // the task, records f (Step filled in) and starts compensation in reverse order, or ends the
 // saga FAILED at once when nothing needs compensation.
 func (s RedemptionSaga) Failed(step Step, group string, f Failure, retryable bool, at time.Time, p RetryPolicy) (RedemptionSaga, time.Duration, error) {
-	i, err := s.expect(SagaRunning, ActionRun, step, group)
-	if err != nil {
-		return s, 0, err
-	}
-	c := s.clone()
-	t := &c.Tasks[i]
-	t.Attempts++
-	if retryable && t.Attempts < p.MaxAttempts {
-		d := p.Delay(t.Attempts)
-		t.RetryAt = at.Add(d)
-		return c, d, nil
-	}
-	t.Status, t.Uncertain, t.RetryAt = TaskFailed, retryable, time.Time{}
-	f.Step = step
-	if f.Reason == "" {
-		f.Reason = ReasonProvisioningFailed
-	}
-	c.Failure = &f
-	c.Status = SagaCompensating
-	c.settle()
-	return c, 0, nil
+	fl, d, err := s.Flow.failed(s.plan(), step, group, f, retryable, at, p)
+	s.Flow = fl
+	return s, d, err
 }
 
 // Compensated records that the current compensation succeeded (or had nothing to undo).
 func (s RedemptionSaga) Compensated(step Step, group string) (RedemptionSaga, error) {
-	i, err := s.expect(SagaCompensating, ActionCompensate, step, group)
-	if err != nil {
-		return s, err
-	}
-	c := s.clone()
-	c.Tasks[i].Status, c.Tasks[i].RetryAt = TaskCompensated, time.Time{}
-	c.Tasks[i].CompensationAttempts++
-	c.settle()
-	return c, nil
+	f, err := s.Flow.compensated(s.plan(), step, group)
+	s.Flow = f
+	return s, err
 }
 
 // CompensationFailed records that the current compensation failed at time at; compensations are
 // retried without limit at the policy's capped delay (an orphan reservation would hold the keys,
 // an orphan subscription would give seats away).
 func (s RedemptionSaga) CompensationFailed(step Step, group string, at time.Time, p RetryPolicy) (RedemptionSaga, time.Duration, error) {
-	i, err := s.expect(SagaCompensating, ActionCompensate, step, group)
-	if err != nil {
-		return s, 0, err
-	}
-	c := s.clone()
-	c.Tasks[i].CompensationAttempts++
-	d := p.Delay(c.Tasks[i].CompensationAttempts)
-	c.Tasks[i].RetryAt = at.Add(d)
-	return c, d, nil
-}
-
-func (s *RedemptionSaga) settle() {
-	if s.Status == SagaCompensating && s.current() < 0 {
-		s.Status = SagaFailed
-	}
+	f, d, err := s.Flow.compensationFailed(s.plan(), step, group, at, p)
+	s.Flow = f
+	return s, d, err
 }
 
 // RedemptionRequestIDFor is the request ID of a redemption step's call: UUIDv5 of

@@ -4,8 +4,6 @@ import (
 	"crypto/sha1"
 	"fmt"
 	"time"
-
-	"github.com/partnerhub/partnerhub/pkg/errs"
 )
 
 // Step is one step of the order saga; its value is the Failure.step the API shows.
@@ -97,13 +95,6 @@ type Task struct {
 	ResultID             string    // subscription, entitlement or ledger entry ID
 }
 
-func (t Task) needsCompensation() bool {
-	if specOf(t.Step).Compensation == CompensateNone {
-		return false
-	}
-	return t.Status == TaskDone || (t.Status == TaskFailed && t.Uncertain)
-}
-
 // SagaStatus is the saga's overall status; COMPLETED and FAILED are terminal.
 type SagaStatus string
 
@@ -122,15 +113,23 @@ func (s SagaStatus) Terminal() bool { return s == SagaCompleted || s == SagaFail
 // the new state, which the app layer writes before making the next call.
 type Saga struct {
 	OrderID string
-	Status  SagaStatus
-	Tasks   []Task   // in execution order
-	Failure *Failure // set once a step was refused
+	Flow
+}
+
+// plan is the order saga's part of its Flow: Steps' compensations and RequestIDFor's names.
+func (s Saga) plan() plan {
+	return plan{
+		compensation:      func(st Step) Compensation { return specOf(st).Compensation },
+		requestID:         func(st Step, line string) string { return RequestIDFor(s.OrderID, st, line) },
+		compensationReqID: func(st Step, line string) string { return CompensationRequestIDFor(s.OrderID, st, line) },
+		name:              "order " + s.OrderID,
+	}
 }
 
 // NewSaga lays out the tasks of o: for each step of Steps, one task for the order or one per
 // line of its scope, lines in order.
 func NewSaga(o Order) Saga {
-	s := Saga{OrderID: o.ID, Status: SagaRunning}
+	s := Saga{OrderID: o.ID, Flow: Flow{Status: SagaRunning}}
 	for _, sp := range Steps() {
 		switch sp.Scope {
 		case ScopeOrder:
@@ -172,83 +171,16 @@ type Action struct {
 
 // Next returns the call to make, or false when the saga is terminal. Tasks run one at a time in
 // order; compensations run one at a time in reverse order. A non-terminal saga always has a Next.
-func (s Saga) Next() (Action, bool) {
-	i := s.current()
-	if i < 0 {
-		return Action{}, false
-	}
-	t := s.Tasks[i]
-	if s.Status == SagaRunning {
-		return Action{Kind: ActionRun, Step: t.Step, LineID: t.LineID, Attempt: t.Attempts + 1,
-			RequestID: RequestIDFor(s.OrderID, t.Step, t.LineID), NotBefore: t.RetryAt}, true
-	}
-	return Action{Kind: ActionCompensate, Step: t.Step, LineID: t.LineID,
-		Compensation: specOf(t.Step).Compensation, Attempt: t.CompensationAttempts + 1,
-		RequestID:     CompensationRequestIDFor(s.OrderID, t.Step, t.LineID),
-		StepRequestID: RequestIDFor(s.OrderID, t.Step, t.LineID), NotBefore: t.RetryAt}, true
-}
-
-// current is the index of the task Next works on, or -1.
-func (s Saga) current() int {
-	switch s.Status {
-	case SagaRunning:
-		for i, t := range s.Tasks {
-			if t.Status == TaskPending {
-				return i
-			}
-		}
-	case SagaCompensating:
-		for i := len(s.Tasks) - 1; i >= 0; i-- {
-			if s.Tasks[i].needsCompensation() {
-				return i
-			}
-		}
-	}
-	return -1
-}
-
-func (s Saga) clone() Saga {
-	c := s
-	c.Tasks = append([]Task(nil), s.Tasks...)
-	return c
-}
-
-func (s Saga) mismatch(kind ActionKind, step Step, lineID string) error {
-	return errs.New(errs.FailedPrecondition, ReasonInvalidStateTransition,
-		"saga of order %s: %s %s/%s is not the current action", s.OrderID, kind, step, lineID).
-		With("step", step).With("line_id", lineID).With("status", s.Status)
-}
-
-// expect returns the current task's index if it is (step, lineID) in the given status.
-func (s Saga) expect(status SagaStatus, kind ActionKind, step Step, lineID string) (int, error) {
-	i := s.current()
-	if s.Status != status || i < 0 || s.Tasks[i].Step != step || s.Tasks[i].LineID != lineID {
-		return -1, s.mismatch(kind, step, lineID)
-	}
-	return i, nil
-}
+func (s Saga) Next() (Action, bool) { return s.Flow.next(s.plan()) }
 
 // Done records that the current task's call succeeded; resultID is what it made (subscription,
 // entitlement or ledger entry ID; "" for checks). Done of the complete step ends the saga
 // COMPLETED. A repeated Done of a task already done with the same result is a no-op (a reply
 // replayed after a crash).
 func (s Saga) Done(step Step, lineID, resultID string) (Saga, error) {
-	for _, t := range s.Tasks {
-		if t.Step == step && t.LineID == lineID && t.Status == TaskDone && t.ResultID == resultID {
-			return s, nil
-		}
-	}
-	i, err := s.expect(SagaRunning, ActionRun, step, lineID)
-	if err != nil {
-		return s, err
-	}
-	c := s.clone()
-	c.Tasks[i].Status, c.Tasks[i].ResultID, c.Tasks[i].RetryAt = TaskDone, resultID, time.Time{}
-	c.Tasks[i].Attempts++
-	if step == StepComplete {
-		c.Status = SagaCompleted
-	}
-	return c, nil
+	f, err := s.Flow.done(s.plan(), step, lineID, resultID)
+	s.Flow = f
+	return s, err
 }
 
 // Failed records that the current task's call failed at time at. A retryable failure
@@ -257,63 +189,26 @@ func (s Saga) Done(step Step, lineID, resultID string) (Saga, error) {
 // fails the task, records f as the saga's failure (Step filled in) and starts compensation in
 // reverse order; with nothing to compensate the saga is FAILED at once.
 func (s Saga) Failed(step Step, lineID string, f Failure, retryable bool, at time.Time, p RetryPolicy) (Saga, time.Duration, error) {
-	i, err := s.expect(SagaRunning, ActionRun, step, lineID)
-	if err != nil {
-		return s, 0, err
-	}
-	c := s.clone()
-	t := &c.Tasks[i]
-	t.Attempts++
-	if retryable && t.Attempts < p.MaxAttempts {
-		d := p.Delay(t.Attempts)
-		t.RetryAt = at.Add(d)
-		return c, d, nil
-	}
-	t.Status, t.Uncertain, t.RetryAt = TaskFailed, retryable, time.Time{}
-	f.Step = step
-	if f.Reason == "" {
-		f.Reason = ReasonProvisioningFailed
-	}
-	c.Failure = &f
-	c.Status = SagaCompensating
-	c.settle()
-	return c, 0, nil
+	fl, d, err := s.Flow.failed(s.plan(), step, lineID, f, retryable, at, p)
+	s.Flow = fl
+	return s, d, err
 }
 
 // Compensated records that the current compensation succeeded (or that the callee had nothing
 // to undo, or answered STEP_ALREADY_COMPENSATED). After the last one the saga is FAILED.
 func (s Saga) Compensated(step Step, lineID string) (Saga, error) {
-	i, err := s.expect(SagaCompensating, ActionCompensate, step, lineID)
-	if err != nil {
-		return s, err
-	}
-	c := s.clone()
-	c.Tasks[i].Status, c.Tasks[i].RetryAt = TaskCompensated, time.Time{}
-	c.Tasks[i].CompensationAttempts++
-	c.settle()
-	return c, nil
+	f, err := s.Flow.compensated(s.plan(), step, lineID)
+	s.Flow = f
+	return s, err
 }
 
 // CompensationFailed records that the current compensation failed at time at. Compensations
 // are retried without an attempt limit (at the policy's capped delay): giving up would leave an
 // orphan subscription, key or charge. It returns the delay before the next try.
 func (s Saga) CompensationFailed(step Step, lineID string, at time.Time, p RetryPolicy) (Saga, time.Duration, error) {
-	i, err := s.expect(SagaCompensating, ActionCompensate, step, lineID)
-	if err != nil {
-		return s, 0, err
-	}
-	c := s.clone()
-	c.Tasks[i].CompensationAttempts++
-	d := p.Delay(c.Tasks[i].CompensationAttempts)
-	c.Tasks[i].RetryAt = at.Add(d)
-	return c, d, nil
-}
-
-// settle ends a compensating saga FAILED when nothing is left to compensate.
-func (s *Saga) settle() {
-	if s.Status == SagaCompensating && s.current() < 0 {
-		s.Status = SagaFailed
-	}
+	f, d, err := s.Flow.compensationFailed(s.plan(), step, lineID, at, p)
+	s.Flow = f
+	return s, d, err
 }
 
 // RetryPolicy is the backoff of retryable failures: attempt n (1-based) that failed waits

@@ -178,7 +178,7 @@ func TestSaga_Property(t *testing.T) {
 				}
 				break
 			}
-			idx := s.current()
+			idx := s.current(s.plan())
 			var err error
 			switch a.Kind {
 			case ActionRun:
@@ -211,7 +211,7 @@ func TestSaga_Property(t *testing.T) {
 		}
 		if s.Status == SagaFailed {
 			for _, task := range s.Tasks {
-				if task.needsCompensation() {
+				if s.needsCompensation(s.plan(), task) {
 					t.Fatalf("iter %d: FAILED with %s/%s not compensated", iter, task.Step, task.LineID)
 				}
 			}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/partnerhub/partnerhub/pkg/store"
 	"github.com/partnerhub/partnerhub/services/orders/internal/app/billing"
-	"github.com/partnerhub/partnerhub/services/orders/internal/domain"
 	"github.com/partnerhub/partnerhub/services/orders/internal/ledger"
 )
 
@@ -88,36 +87,6 @@ func scanPurchase(row store.Scanner) (billing.Purchase, error) {
 	if err := row.Scan(&p.SKUID, &term, &plan, &p.TaxInclusive); err != nil {
 		return billing.Purchase{}, err
 	}
-	p.Term, p.Plan = ledgerTerm(domain.Term(term)), ledgerPlan(domain.BillingPlan(plan))
+	p.Term, p.Plan = ledger.TermNamed(term), ledger.PlanNamed(plan)
 	return p, nil
-}
-
-// ledgerTerm maps an order line's term to the ledger's (proto numbers); unknown: unspecified.
-func ledgerTerm(t domain.Term) ledger.Term {
-	switch t {
-	case domain.TermP1M:
-		return ledger.TermP1M
-	case domain.TermP1Y:
-		return ledger.TermP1Y
-	case domain.TermP3Y:
-		return ledger.TermP3Y
-	case domain.TermPerpetual:
-		return ledger.TermPerpetual
-	}
-	return ledger.TermUnspecified
-}
-
-// ledgerPlan maps an order line's billing plan to the ledger's; unknown: unspecified.
-func ledgerPlan(p domain.BillingPlan) ledger.BillingPlan {
-	switch p {
-	case domain.PlanMonthly:
-		return ledger.PlanMonthly
-	case domain.PlanAnnual:
-		return ledger.PlanAnnual
-	case domain.PlanTriennial:
-		return ledger.PlanTriennial
-	case domain.PlanOneTime:
-		return ledger.PlanOneTime
-	}
-	return ledger.PlanUnspecified
 }

@@ -390,10 +390,28 @@ func (t *tx) UpdateOrder(ctx context.Context, o domain.Order) error {
 	} else if n != 1 {
 		return staleError(ctx, t.q, "order", "orders", "id", o.ID, o.Version-1)
 	}
-	if _, err := t.q.ExecContext(ctx, `DELETE FROM order_lines WHERE order_id = $1`, o.ID); err != nil {
-		return store.MapError(fmt.Errorf("update order %s: delete lines: %w", o.ID, err))
+	// A line's product, price and policy are fixed at placement; the saga and cancellations change
+	// only its state, the IDs it was given, its times, failure and cancellation.
+	for _, l := range o.Lines {
+		failure, err := encodeFailure(l.Failure)
+		if err != nil {
+			return fmt.Errorf("line %s of order %s: %w", l.ID, o.ID, err)
+		}
+		cancellation, err := encodeCancellation(l.Cancellation)
+		if err != nil {
+			return fmt.Errorf("line %s of order %s: %w", l.ID, o.ID, err)
+		}
+		res, err := t.q.ExecContext(ctx, `UPDATE order_lines SET state = $3, subscription_id = $4,
+			entitlement_id = $5, charge_id = $6, complete_time = $7, failure = $8, cancellation = $9
+			WHERE order_id = $1 AND id = $2`, o.ID, l.ID, string(l.State), l.SubscriptionID, l.EntitlementID,
+			l.ChargeID, store.NullTime(l.CompleteTime), nullJSON(failure), nullJSON(cancellation))
+		if n, err := store.Affected(res, err, "update line "+l.ID+" of order "+o.ID); err != nil {
+			return err
+		} else if n != 1 {
+			return fmt.Errorf("update order %s: no line %s", o.ID, l.ID)
+		}
 	}
-	return t.insertLines(ctx, o)
+	return nil
 }
 
 // PendingCancellations implements app.Store from the partial index orders_cancelling (its WHERE

@@ -189,7 +189,7 @@ func TestRedemption_Versions(t *testing.T) {
 		if got := redemptionSaga(t, s, "r1"); got.ProductKeys != nil || !reflect.DeepEqual(got, done) {
 			t.Errorf("terminal saga %+v", got)
 		}
-		missing := redeem.SagaRecord{Saga: domain.RedemptionSaga{RedemptionID: "r9", Status: domain.SagaRunning}, Version: 2}
+		missing := redeem.SagaRecord{Saga: domain.RedemptionSaga{RedemptionID: "r9", Flow: domain.Flow{Status: domain.SagaRunning}}, Version: 2}
 		if err := rtx(t, s, func(ctx context.Context, tx redeem.Tx) error { return tx.PutRedemptionSaga(ctx, missing) }); !isKind(err, errs.NotFound, "") {
 			t.Errorf("missing saga: %v", err)
 		}

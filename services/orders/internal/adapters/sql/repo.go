@@ -45,11 +45,15 @@ var (
 	_ app.Tx    = (*tx)(nil)
 )
 
-// Tx implements app.Store with store.DB.InTx: SERIALIZABLE on PostgreSQL, SQLite's write lock
-// from BEGIN. A serialization failure or deadlock runs fn again (up to 10 times), so fn must have
-// no effects outside the transaction.
+// Tx implements app.Store with store.DB.InTxLocking: READ COMMITTED on PostgreSQL, SQLite's
+// write lock from BEGIN. Every transaction of the orders use cases locks what it reads to change
+// (Order and Saga read FOR UPDATE), guards each update with the version it read, and inserts under
+// unique keys (an order per request, a ledger entry per key), so it needs no predicate locks;
+// under SERIALIZABLE, sagas of different orders failed each other over shared index pages (time-
+// ordered IDs put every new order on the same pages). A deadlock or serialization failure runs fn
+// again (up to 10 times), so fn must have no effects outside the transaction.
 func (s *Store) Tx(ctx context.Context, fn func(ctx context.Context, tx app.Tx) error) error {
-	return s.db.InTx(ctx, func(sqlTx *sql.Tx) error {
+	return s.db.InTxLocking(ctx, func(sqlTx *sql.Tx) error {
 		return fn(ctx, &tx{s: s, q: sqlTx})
 	})
 }

@@ -211,12 +211,16 @@ func TestUpdateOrder(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
 		s := open(t, dsn)
-		o := bare("o1", "p1", "c1", at(0))
-		o.Lines = order("x", "p1", "c1", at(0)).Lines[:1]
-		o.Lines[0].Cancellation = nil
+		o := order("o1", "p1", "c1", at(0))
+		for i := range o.Lines {
+			l := &o.Lines[i]
+			l.State, l.SubscriptionID, l.EntitlementID, l.ChargeID = domain.LineProvisioning, "", "", ""
+			l.CompleteTime, l.Failure, l.Cancellation = time.Time{}, nil, nil
+		}
 		insert(t, s, o)
 
-		// Every field changes, lines are replaced (one changed, one added).
+		// Every field of the order changes; of its lines, what the saga and cancellations change
+		// (state, IDs, complete time, failure, cancellation).
 		upd := order("o1", "p2", "c2", at(time.Hour))
 		upd.Version = 2
 		upd.Lines[0].State = domain.LineProvisioned
@@ -253,12 +257,15 @@ func TestUpdateOrder(t *testing.T) {
 			t.Errorf("refused updates changed the order: %+v", got)
 		}
 
-		// Lines can go away too.
-		none := upd
-		none.Lines, none.Version = nil, 3
-		run(t, s, func(ctx context.Context, tx app.Tx) error { return tx.UpdateOrder(ctx, none) })
-		if got := get(t, s, "o1"); !reflect.DeepEqual(got, none) {
-			t.Errorf("after update without lines: %+v", got)
+		// A line the order does not have is an error, and changes nothing.
+		extra := upd
+		extra.Version = 3
+		extra.Lines = append(append([]domain.OrderLine(nil), upd.Lines...), domain.OrderLine{ID: "l9"})
+		if err := s.Tx(ctx, func(ctx context.Context, tx app.Tx) error { return tx.UpdateOrder(ctx, extra) }); err == nil {
+			t.Error("update with an unknown line succeeded")
+		}
+		if got := get(t, s, "o1"); !reflect.DeepEqual(got, upd) {
+			t.Errorf("a refused update changed the order: %+v", got)
 		}
 	})
 }

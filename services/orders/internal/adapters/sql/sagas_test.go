@@ -100,7 +100,7 @@ func TestPutSaga_Versions(t *testing.T) {
 		if got := saga(t, s, "o1"); !reflect.DeepEqual(got, r) {
 			t.Errorf("refused puts changed the saga: %+v", got)
 		}
-		missing := app.SagaRecord{Saga: domain.Saga{OrderID: "o9", Status: domain.SagaRunning}, Version: 2}
+		missing := app.SagaRecord{Saga: domain.Saga{OrderID: "o9", Flow: domain.Flow{Status: domain.SagaRunning}}, Version: 2}
 		if err := put(s, missing); !isKind(err, errs.NotFound, "") {
 			t.Errorf("PutSaga of a missing saga: %v; want NOT_FOUND", err)
 		}

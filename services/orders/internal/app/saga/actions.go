@@ -134,7 +134,7 @@ func ledgerLine(o domain.Order, l domain.OrderLine) ledger.OrderLine {
 	return ledger.OrderLine{PartnerID: o.PartnerID, CustomerID: o.CustomerID, OrderID: o.ID, LineID: l.ID,
 		SubscriptionID: l.SubscriptionID, SKUID: l.SkuID, Quantity: l.Quantity,
 		UnitPrice:    ledger.Money{Minor: l.UnitTermPrice.Minor, Currency: l.UnitTermPrice.Currency},
-		TaxInclusive: l.TaxInclusive, Term: ledgerTerm(l.Term), Plan: ledgerPlan(l.Plan), Start: start}
+		TaxInclusive: l.TaxInclusive, Term: ledger.TermNamed(string(l.Term)), Plan: ledger.PlanNamed(string(l.Plan)), Start: start}
 }
 
 // lineCharges are the charges of every installment of the line's billing plan (BI-2), recorded
@@ -178,33 +178,4 @@ func creditOf(o domain.Order, l domain.OrderLine, charges []ledger.Entry, now ti
 		Term: ll.Term, Plan: ll.Plan, InvoiceMonth: ledger.NextInvoiceMonth(now), Description: description,
 		CreateTime: now}
 	return e, e.Validate()
-}
-
-// ledgerTerm and ledgerPlan map the order's enums to the ledger's (the proto numbers).
-func ledgerTerm(t domain.Term) ledger.Term {
-	switch t {
-	case domain.TermP1M:
-		return ledger.TermP1M
-	case domain.TermP1Y:
-		return ledger.TermP1Y
-	case domain.TermP3Y:
-		return ledger.TermP3Y
-	case domain.TermPerpetual:
-		return ledger.TermPerpetual
-	}
-	return ledger.TermUnspecified
-}
-
-func ledgerPlan(p domain.BillingPlan) ledger.BillingPlan {
-	switch p {
-	case domain.PlanMonthly:
-		return ledger.PlanMonthly
-	case domain.PlanAnnual:
-		return ledger.PlanAnnual
-	case domain.PlanTriennial:
-		return ledger.PlanTriennial
-	case domain.PlanOneTime:
-		return ledger.PlanOneTime
-	}
-	return ledger.PlanUnspecified
 }

@@ -299,12 +299,7 @@ type outcome struct {
 
 // step makes one action and writes its outcome.
 func (r *Runner) step(ctx context.Context, st *run, act domain.Action) error {
-	var out outcome
-	if act.Kind == domain.ActionRun {
-		out = r.runAction(ctx, st, act)
-	} else {
-		out = r.compensate(ctx, st, act)
-	}
+	out := r.act(ctx, st, act)
 	if ctx.Err() != nil {
 		// This replica stops: the call's outcome is unknown, and the resumed saga repeats it
 		// with the same request ID.
@@ -313,24 +308,25 @@ func (r *Runner) step(ctx context.Context, st *run, act domain.Action) error {
 	now := r.opts.Wall.Now()
 	next := st.rec
 	var err error
-	switch {
-	case act.Kind == domain.ActionRun && out.err == nil:
-		next.Saga, err = next.Saga.Done(act.Step, act.LineID, out.resultID)
-	case act.Kind == domain.ActionRun:
-		next.Saga, _, err = next.Saga.Failed(act.Step, act.LineID, failureOf(out.err), app.Retryable(out.err), now, r.opts.Retry)
-	case out.err == nil:
-		next.Saga, err = next.Saga.Compensated(act.Step, act.LineID)
-	default:
-		next.Saga, _, err = next.Saga.CompensationFailed(act.Step, act.LineID, now, r.opts.Retry)
+	if next.Saga, err = r.record(next.Saga, act, out, now); err != nil {
+		return err
 	}
-	if err != nil {
-		return fmt.Errorf("order %s: record %s %s/%s: %w", st.order.ID, act.Kind, act.Step, act.LineID, err)
-	}
-	if out.err != nil {
-		r.opts.Log.Info("order saga call failed", zap.String("order_id", st.order.ID),
-			zap.String("kind", string(act.Kind)), zap.String("step", string(act.Step)),
-			zap.String("line_id", act.LineID), zap.Int("attempt", act.Attempt),
-			zap.Bool("retryable", app.Retryable(out.err)), zap.Error(out.err))
+	entries := out.entries
+	// The local actions that follow (record_charge, complete; reverse_charge) need no call:
+	// they are done in the same transaction, one write instead of one per action.
+	for {
+		a, ok := next.Saga.Next()
+		if !ok || !local(a) || a.NotBefore.After(now) {
+			break
+		}
+		o := r.act(ctx, st, a)
+		if o.err != nil {
+			break // recorded by the next step, on its own
+		}
+		if next.Saga, err = r.record(next.Saga, a, o, now); err != nil {
+			return err
+		}
+		entries = append(entries, o.entries...)
 	}
 	next.Version++
 	next.LeaseUntil = now.Add(r.opts.Lease)
@@ -344,7 +340,7 @@ func (r *Runner) step(ctx context.Context, st *run, act domain.Action) error {
 		order.UpdateTime = r.now()
 	}
 	err = r.store.Tx(ctx, func(ctx context.Context, tx app.Tx) error {
-		for _, e := range out.entries {
+		for _, e := range entries {
 			if _, err := tx.InsertEntry(ctx, e.Entry); err != nil {
 				return err
 			}
@@ -358,15 +354,62 @@ func (r *Runner) step(ctx context.Context, st *run, act domain.Action) error {
 		return nil
 	})
 	if err != nil {
-		// ABORTED: another replica took the saga over (our lease had run out); it carries on.
-		return fmt.Errorf("order %s: write saga after %s %s/%s: %w", st.order.ID, act.Kind, act.Step, act.LineID, err)
+		err = fmt.Errorf("order %s: write saga after %s %s/%s: %w", st.order.ID, act.Kind, act.Step, act.LineID, err)
+		if errs.KindOf(err) != errs.Aborted {
+			// Not another replica's (ABORTED: it took the saga over and carries on): hand the
+			// saga to the recovery loop now rather than holding it until the lease runs out.
+			// The resumed saga repeats the call with the same request ID.
+			if rerr := r.release(st, time.Time{}); rerr != nil {
+				err = errors.Join(err, rerr)
+			}
+		}
+		return err
 	}
 	st.rec = next
 	if changed {
 		st.order = order
-		r.changes.Notify(order.ID)
+		r.changes.Publish(order)
 	}
 	return nil
+}
+
+// act makes the call of an action.
+func (r *Runner) act(ctx context.Context, st *run, act domain.Action) outcome {
+	if act.Kind == domain.ActionRun {
+		return r.runAction(ctx, st, act)
+	}
+	return r.compensate(ctx, st, act)
+}
+
+// local reports whether an action is done in the orders database alone (no call).
+func local(a domain.Action) bool {
+	return (a.Kind == domain.ActionRun && (a.Step == domain.StepRecordCharge || a.Step == domain.StepComplete)) ||
+		(a.Kind == domain.ActionCompensate && a.Compensation == domain.CompensateReverseCharge)
+}
+
+// record is the saga after act's outcome out at now.
+func (r *Runner) record(s domain.Saga, act domain.Action, out outcome, now time.Time) (domain.Saga, error) {
+	var err error
+	switch {
+	case act.Kind == domain.ActionRun && out.err == nil:
+		s, err = s.Done(act.Step, act.LineID, out.resultID)
+	case act.Kind == domain.ActionRun:
+		s, _, err = s.Failed(act.Step, act.LineID, failureOf(out.err), app.Retryable(out.err), now, r.opts.Retry)
+	case out.err == nil:
+		s, err = s.Compensated(act.Step, act.LineID)
+	default:
+		s, _, err = s.CompensationFailed(act.Step, act.LineID, now, r.opts.Retry)
+	}
+	if err != nil {
+		return s, fmt.Errorf("order %s: record %s %s/%s: %w", s.OrderID, act.Kind, act.Step, act.LineID, err)
+	}
+	if out.err != nil {
+		r.opts.Log.Info("order saga call failed", zap.String("order_id", s.OrderID),
+			zap.String("kind", string(act.Kind)), zap.String("step", string(act.Step)),
+			zap.String("line_id", act.LineID), zap.Int("attempt", act.Attempt),
+			zap.Bool("retryable", app.Retryable(out.err)), zap.Error(out.err))
+	}
+	return s, nil
 }
 
 // now is the business clock's now at storage precision.

@@ -73,7 +73,7 @@ func TestRunner_OR1_HappyPath(t *testing.T) {
 				t.Errorf("line %d: subscription %q entitlement %q; want %q %q", i, l.SubscriptionID, l.EntitlementID, wantSub[i], wantEnt[i])
 			}
 			// BI-2: every installment of the line's plan once, summing to the term's amount.
-			count, err := ledger.InstallmentCount(ledgerTermOf(l.Term), ledgerPlanOf(l.Plan))
+			count, err := ledger.InstallmentCount(ledger.TermNamed(string(l.Term)), ledger.PlanNamed(string(l.Plan)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -733,17 +733,6 @@ func TestCancellation_OR4_TransientFailureRetriedByRecoveryLoop(t *testing.T) {
 }
 
 // The helpers below map the order's enums to the ledger's for the checks (the proto numbers).
-func ledgerTermOf(t domain.Term) ledger.Term {
-	return map[domain.Term]ledger.Term{domain.TermP1M: ledger.TermP1M, domain.TermP1Y: ledger.TermP1Y,
-		domain.TermP3Y: ledger.TermP3Y, domain.TermPerpetual: ledger.TermPerpetual}[t]
-}
-
-func ledgerPlanOf(p domain.BillingPlan) ledger.BillingPlan {
-	return map[domain.BillingPlan]ledger.BillingPlan{domain.PlanMonthly: ledger.PlanMonthly,
-		domain.PlanAnnual: ledger.PlanAnnual, domain.PlanTriennial: ledger.PlanTriennial,
-		domain.PlanOneTime: ledger.PlanOneTime}[p]
-}
-
 // firstChargeID is the entry ID (LedgerEntry.entry_id) of the line's first installment.
 func firstChargeID(es []ledger.Entry, lineID string) string {
 	var first *ledger.Entry
