@@ -89,7 +89,7 @@ down: ## stop the compose stack and remove its volumes
 	$(COMPOSE) down -v
 
 .PHONY: bench
-bench: ## performance figures: hot paths, the lifecycle sweep over 100,000 subscriptions, key sealing and link checks, idle memory per service
+bench: ## performance figures: hot paths, orders through the whole saga, the lifecycle sweep over 100,000 subscriptions, key sealing and link checks, idle memory per service
 	@env=$$(scripts/test-env.sh); eval "$$env"; \
 	go test -run '^$$' -bench . -benchmem -timeout 30m ./bench/... ./pkg/tenancy/... ./services/subscriptions/internal/app/ \
 		./services/keys/internal/sealing/

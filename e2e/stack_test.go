@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -311,6 +312,10 @@ func startService(ctx context.Context, nw *testcontainers.DockerNetwork, image s
 		e[prefix+"CATALOG_ADDR"] = "catalog:50052" // transfers ask for equivalent offers (CA-9)
 		e[prefix+"LIFECYCLE_INTERVAL"] = "200ms"
 		e[prefix+"WATCH_POLL"] = "200ms"
+		// A small tenant maximum (SU-13; the default is 300), so that the transfer scenario reaches
+		// it with a handful of subscriptions (e2eTenantLimit, scenarios_transfer_test.go). Every
+		// other test stays far below it with customers of its own.
+		e[prefix+"TENANT_LIMIT"] = strconv.Itoa(e2eTenantLimit)
 	}
 	grpcPort, adminPort := fmt.Sprintf("%d/tcp", sp.grpc), fmt.Sprintf("%d/tcp", sp.admi)
 	return testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{

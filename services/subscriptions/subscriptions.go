@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc"
 
 	identityv1 "github.com/partnerhub/partnerhub/gen/partnerhub/identity/v1"
+	subscriptionsv1 "github.com/partnerhub/partnerhub/gen/partnerhub/subscriptions/v1"
 	"github.com/partnerhub/partnerhub/pkg/config"
 	"github.com/partnerhub/partnerhub/pkg/svc"
 	"github.com/partnerhub/partnerhub/pkg/tenancy"
@@ -95,5 +96,9 @@ func Run(ctx context.Context, cfg Config) error {
 	return rt.Serve(ctx, svc.ServeConfig{
 		Register:   func(gs *grpc.Server) { grpcapi.Register(gs, a, cfg.WatchPoll) },
 		Background: []func(context.Context){func(ctx context.Context) { a.RunEngine(ctx, cfg.LifecycleInterval, rt.Log) }},
+		// ProvisionSubscription keeps every step it ran under its saga-derived request ID
+		// (app.Provision, stepTaken) and answers a repeat from it, with the subscription as it is
+		// now: the idempotency store would only add two writes to each saga step.
+		NotReplayed: []string{subscriptionsv1.ProvisioningService_ProvisionSubscription_FullMethodName},
 	})
 }

@@ -195,14 +195,7 @@ func samePlacement(o domain.Order, in PlaceInput) bool {
 }
 
 func (a *App) orderOfRequest(ctx context.Context, scope, requestID string) (domain.Order, bool, error) {
-	var o domain.Order
-	var ok bool
-	err := a.store.Tx(ctx, func(ctx context.Context, tx Tx) error {
-		var err error
-		o, ok, err = tx.OrderOfRequest(ctx, scope, requestID)
-		return err
-	})
-	return o, ok, err
+	return a.store.OrderOfRequest(ctx, scope, requestID)
 }
 
 // newOrder is the order of a valid review: every line with the price and policy the catalog

@@ -22,6 +22,8 @@ type Store interface {
 	Tx(ctx context.Context, fn func(ctx context.Context, tx Tx) error) error
 	// Order reads one order with its lines; errs.NotFound when there is none.
 	Order(ctx context.Context, id string) (domain.Order, error)
+	// OrderOfRequest reads the order PlaceOrder created under (scope, requestID), if any (OR-7).
+	OrderOfRequest(ctx context.Context, scope, requestID string) (domain.Order, bool, error)
 	// Orders lists orders newest first: (CreateTime, ID) descending.
 	Orders(ctx context.Context, q OrderQuery) ([]domain.Order, error)
 	// DueSagas lists up to limit orders whose saga is not terminal, whose next run is at or

@@ -316,6 +316,20 @@ func (t *tx) Order(ctx context.Context, id string) (domain.Order, error) {
 }
 
 // OrderOfRequest implements app.Tx, from the (scope, request_id) UNIQUE index.
+// OrderOfRequest implements app.Store: committed data, no transaction (PlaceOrder's retries look
+// here first).
+func (s *Store) OrderOfRequest(ctx context.Context, scope, requestID string) (domain.Order, bool, error) {
+	var o domain.Order
+	var ok bool
+	err := s.db.ReadSnapshot(ctx, func(db store.Querier) error {
+		var err error
+		o, ok, err = findOrder(ctx, db, "order of request "+requestID, `SELECT `+orderCols+` FROM orders
+			WHERE scope = $1 AND request_id = $2`, scope, requestID)
+		return err
+	})
+	return o, ok, err
+}
+
 func (t *tx) OrderOfRequest(ctx context.Context, scope, requestID string) (domain.Order, bool, error) {
 	return findOrder(ctx, t.q, "order of request "+requestID, `SELECT `+orderCols+` FROM orders
 		WHERE scope = $1 AND request_id = $2`+t.s.forUpdate, scope, requestID)
