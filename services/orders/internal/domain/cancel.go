@@ -220,23 +220,32 @@ func CancellationApplied(o Order, lineID string, svc Service, credit Money, now 
 	if l.Cancellation.Applied() {
 		l.State, l.Cancellation.CompleteTime = LineCancelled, now
 	}
-	pending, cancelled := false, 0
-	for _, x := range c.Lines {
+	c.settleCancellation()
+	c.Version++
+	c.UpdateTime = now
+	return c, nil
+}
+
+// settleCancellation ends a cancellation once no line is CANCELLING any more (OR-4): the order is
+// CANCELLED when every line is, PARTIALLY_CANCELLED when some are, and COMPLETED again when none
+// is (every cancellation was refused).
+func (o *Order) settleCancellation() {
+	cancelled := 0
+	for _, x := range o.Lines {
 		switch x.State {
 		case LineCancelling:
-			pending = true
+			return
 		case LineCancelled:
 			cancelled++
 		}
 	}
-	if !pending {
-		c.CancellationPending = false
-		c.State = OrderPartiallyCancelled
-		if cancelled == len(c.Lines) {
-			c.State = OrderCancelled
-		}
+	o.CancellationPending = false
+	switch {
+	case cancelled == len(o.Lines):
+		o.State = OrderCancelled
+	case cancelled > 0:
+		o.State = OrderPartiallyCancelled
+	default:
+		o.State = OrderCompleted
 	}
-	c.Version++
-	c.UpdateTime = now
-	return c, nil
 }

@@ -108,26 +108,7 @@ func CancellationRefused(o Order, lineID string, now time.Time) (Order, error) {
 	}
 	c := o.clone()
 	c.Lines[i].State, c.Lines[i].Cancellation = LineProvisioned, nil
-	pending, cancelled := false, 0
-	for _, x := range c.Lines {
-		switch x.State {
-		case LineCancelling:
-			pending = true
-		case LineCancelled:
-			cancelled++
-		}
-	}
-	if !pending {
-		c.CancellationPending = false
-		switch {
-		case cancelled == len(c.Lines):
-			c.State = OrderCancelled
-		case cancelled > 0:
-			c.State = OrderPartiallyCancelled
-		default:
-			c.State = OrderCompleted
-		}
-	}
+	c.settleCancellation()
 	c.Version++
 	c.UpdateTime = now
 	return c, nil

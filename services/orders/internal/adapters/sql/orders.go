@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -317,17 +318,19 @@ func (t *tx) Order(ctx context.Context, id string) (domain.Order, error) {
 
 // OrderOfRequest implements app.Tx, from the (scope, request_id) UNIQUE index.
 // OrderOfRequest implements app.Store: committed data, no transaction (PlaceOrder's retries look
-// here first).
+// here first). Most requests are new: one indexed lookup of the ID answers them; only a found
+// order is read whole, in a snapshot.
 func (s *Store) OrderOfRequest(ctx context.Context, scope, requestID string) (domain.Order, bool, error) {
-	var o domain.Order
-	var ok bool
-	err := s.db.ReadSnapshot(ctx, func(db store.Querier) error {
-		var err error
-		o, ok, err = findOrder(ctx, db, "order of request "+requestID, `SELECT `+orderCols+` FROM orders
-			WHERE scope = $1 AND request_id = $2`, scope, requestID)
-		return err
-	})
-	return o, ok, err
+	var id string
+	err := s.db.QueryRowContext(ctx, `SELECT id FROM orders WHERE scope = $1 AND request_id = $2`, scope, requestID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return domain.Order{}, false, nil
+	}
+	if err != nil {
+		return domain.Order{}, false, store.MapError(fmt.Errorf("order of request %s: %w", requestID, err))
+	}
+	o, err := s.Order(ctx, id)
+	return o, err == nil, err
 }
 
 func (t *tx) OrderOfRequest(ctx context.Context, scope, requestID string) (domain.Order, bool, error) {

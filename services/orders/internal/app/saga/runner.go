@@ -319,7 +319,10 @@ func (r *Runner) step(ctx context.Context, st *run, act domain.Action) error {
 		if !ok || !local(a) || a.NotBefore.After(now) {
 			break
 		}
-		o := r.act(ctx, st, a)
+		// The local action sees the order as the saga has it now (the subscription just made).
+		cur := *st
+		cur.order = domain.Project(st.order, next.Saga, r.now())
+		o := r.act(ctx, &cur, a)
 		if o.err != nil {
 			break // recorded by the next step, on its own
 		}

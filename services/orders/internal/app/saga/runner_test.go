@@ -129,6 +129,12 @@ func TestRunner_OR1_HappyPathOnlineServiceOnly(t *testing.T) {
 		if n, sum := sumOf(e.entries(o.ID), ledger.KindCharge, l.ID); n != 12 || sum != 10*12000 {
 			t.Errorf("%d charges summing to %d; want 12 summing to 120000", n, sum)
 		}
+		// The charges, written with the subscription's step, name the subscription (BI-2).
+		for _, x := range e.entries(o.ID) {
+			if x.Source.SubscriptionID != l.SubscriptionID {
+				t.Errorf("charge %s names subscription %q; want %q", x.Key, x.Source.SubscriptionID, l.SubscriptionID)
+			}
+		}
 	})
 }
 
