@@ -270,6 +270,10 @@ func TestRedeem_CrashResumesWithoutRepeating_OR7(t *testing.T) {
 	if r.State != domain.RedemptionProcessing || f.fx.n("tenant") != 1 || f.fx.n("create_subscription") != 0 {
 		t.Fatalf("before the resume: %s, effects %v", r.State, f.fx.log)
 	}
+	// KD-8: once the keys are reserved, the saga keeps the reservations, not the typed keys.
+	if rec := f.store.saga(r.ID); rec.ProductKeys != nil {
+		t.Errorf("a saga past its reservations stores the keys %v", rec.ProductKeys)
+	}
 	b := f.service("replica-b", nil)
 	if n, _ := b.Recover(context.Background()); n != 0 {
 		t.Fatalf("replica b resumed a saga that replica a still holds")

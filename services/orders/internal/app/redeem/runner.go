@@ -353,8 +353,13 @@ func (s *Service) record(ctx context.Context, rec SagaRecord, a domain.Action, r
 		case domain.SagaFailed:
 			r.State, r.CompleteTime, r.Failure, r.Outcomes = domain.RedemptionFailed, bnow, next.Saga.Failure, nil
 		}
-		if next.Saga.Status.Terminal() { // KD-8: the keys are not kept once the saga is over
-			next.ProductKeys, next.LeaseOwner, next.LeaseUntil, next.NextRun = nil, "", time.Time{}, time.Time{}
+		if next.Saga.Status.Terminal() {
+			next.LeaseOwner, next.LeaseUntil, next.NextRun = "", time.Time{}, time.Time{}
+		}
+		if next.Saga.Status.Terminal() || keysReserved(next.Saga) {
+			// KD-8: the typed keys are kept only until every group's reservation is made; the
+			// later steps and the compensations name the reservations, not the keys.
+			next.ProductKeys = nil
 		}
 		next.Version = cur.Version + 1
 		if err := tx.PutRedemptionSaga(ctx, next); err != nil {
@@ -416,4 +421,14 @@ func failureOf(err error, retryable bool) domain.Failure {
 		return domain.Failure{Reason: e.Reason, Message: e.Message, Metadata: e.Metadata}
 	}
 	return domain.Failure{Reason: domain.ReasonProvisioningFailed, Message: "a step of the redemption failed"}
+}
+
+// keysReserved reports whether every reserve_keys task of the saga is done.
+func keysReserved(s domain.RedemptionSaga) bool {
+	for _, t := range s.Tasks {
+		if t.Step == domain.StepReserveKeys && t.Status != domain.TaskDone {
+			return false
+		}
+	}
+	return true
 }
