@@ -215,42 +215,7 @@ type lifecycleTenant struct {
 // customers nor change subscriptions) and lets the agent create a customer in Germany.
 func newLifecycleTenant(t *testing.T, ctx context.Context) lifecycleTenant {
 	t.Helper()
-	id := stack.Conn("identity")
-	users := identityv1.NewUserServiceClient(id)
-	op := operatorToken(ctx, t)
-	suffix := uuid.NewString()[:8]
-	p, err := identityv1.NewPartnerServiceClient(id).CreatePartner(withToken(ctx, op), &identityv1.CreatePartnerRequest{
-		RequestId: uuid.NewString(), LegalName: "Fabrikam Licensing GmbH", CountryCode: "DE",
-		Programs: []identityv1.PartnerProgram{identityv1.PartnerProgram_PARTNER_PROGRAM_CSP_DIRECT},
-		Admin:    &identityv1.InitialAdmin{UserName: "admin@fabrikam-" + suffix + ".example", DisplayName: "Fabrikam admin", Email: "admin@fabrikam.example"},
-	})
-	if err != nil {
-		t.Fatalf("CreatePartner: %v", err)
-	}
-	adminToken := signIn(ctx, t, p.GetAdminCredential().GetClientId(), p.GetAdminClientSecret())
-	admin := withToken(ctx, adminToken)
-	u, err := users.CreateUser(admin, &identityv1.CreateUserRequest{RequestId: uuid.NewString(),
-		UserName: "agent@fabrikam-" + suffix + ".example", DisplayName: "Agent", Email: "agent@fabrikam.example",
-		Roles: []commonv1.Role{commonv1.Role_ROLE_ADMIN_AGENT}})
-	if err != nil {
-		t.Fatalf("CreateUser: %v", err)
-	}
-	cred, err := users.CreateApiCredential(admin, &identityv1.CreateApiCredentialRequest{RequestId: uuid.NewString(), UserId: u.GetUser().GetUserId()})
-	if err != nil {
-		t.Fatalf("CreateApiCredential: %v", err)
-	}
-	tn := lifecycleTenant{partnerID: p.GetPartner().GetPartnerId(), agentUserID: u.GetUser().GetUserId(),
-		agentToken: signIn(ctx, t, cred.GetCredential().GetClientId(), cred.GetClientSecret()), adminToken: adminToken}
-	c, err := identityv1.NewCustomerServiceClient(id).CreateCustomer(withToken(ctx, tn.agentToken), &identityv1.CreateCustomerRequest{
-		RequestId: uuid.NewString(), OrganisationName: "Wingtip Toys GmbH", CountryCode: "DE", DomainPrefix: "wingtip" + suffix[:6],
-		Admin: &identityv1.InitialAdmin{DisplayName: "Wingtip admin", Email: "it@wingtip.example"},
-	})
-	if err != nil {
-		t.Fatalf("CreateCustomer: %v", err)
-	}
-	tn.customerID = c.GetCustomer().GetCustomerId()
-	tn.customerAdminToken = signIn(ctx, t, c.GetAdminCredential().GetClientId(), c.GetAdminClientSecret())
-	return tn
+	return newPartnerTenant(t, ctx, identityv1.PartnerProgram_PARTNER_PROGRAM_CSP_DIRECT)
 }
 
 // provision creates one subscription the way the order saga does (OR-1): ProvisionSubscription
