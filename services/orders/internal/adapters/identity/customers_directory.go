@@ -11,6 +11,7 @@ import (
 	"github.com/partnerhub/partnerhub/pkg/auth"
 	"github.com/partnerhub/partnerhub/pkg/errs"
 	"github.com/partnerhub/partnerhub/pkg/svc"
+	"github.com/partnerhub/partnerhub/services/orders/internal/app/billing"
 	"github.com/partnerhub/partnerhub/services/orders/internal/app/support"
 )
 
@@ -32,7 +33,10 @@ func NewDirectory(conn grpc.ClientConnInterface) *Directory {
 	return &Directory{client: identityv1.NewCustomerServiceClient(conn)}
 }
 
-var _ support.Customers = (*Directory)(nil)
+var (
+	_ support.Customers     = (*Directory)(nil)
+	_ billing.CustomerNames = (*Directory)(nil)
+)
 
 // ownAccount makes svc's token credentials use the service's own-account token (svc.OnBehalfOf
 // passes no one on for a service).
@@ -67,4 +71,27 @@ func (d *Directory) CustomerByDomain(ctx context.Context, domain string) (suppor
 	}
 	c := resp.GetCustomers()[0]
 	return support.Customer{ID: c.GetCustomerId(), DefaultDomain: c.GetDefaultDomain()}, nil
+}
+
+// CustomerNames implements billing.CustomerNames with GetCustomer per customer (an invoice
+// preview page names at most a page of customers): the organisation name of each one identity
+// knows; a customer it does not know is left out.
+func (d *Directory) CustomerNames(ctx context.Context, customerIDs []string) (map[string]string, error) {
+	names := make(map[string]string, len(customerIDs))
+	for _, id := range customerIDs {
+		if _, ok := names[id]; ok {
+			continue
+		}
+		cctx, cancel := context.WithTimeout(ownAccount(ctx), directoryTimeout)
+		resp, err := d.client.GetCustomer(cctx, &identityv1.GetCustomerRequest{CustomerId: id})
+		cancel()
+		switch {
+		case errs.KindOf(errs.FromError(err)) == errs.NotFound:
+			continue
+		case err != nil:
+			return nil, fmt.Errorf("identity GetCustomer %s: %w", id, errs.FromError(err))
+		}
+		names[id] = resp.GetCustomer().GetOrganisationName()
+	}
+	return names, nil
 }

@@ -24,7 +24,7 @@ type directoryFake struct {
 	lists []*identityv1.ListCustomersRequest
 }
 
-var contoso = &identityv1.Customer{CustomerId: "cust-1", DefaultDomain: "contoso.onmicrosoft.com"}
+var contoso = &identityv1.Customer{CustomerId: "cust-1", OrganisationName: "Contoso GmbH", DefaultDomain: "contoso.onmicrosoft.com"}
 
 func (f *directoryFake) GetCustomer(ctx context.Context, req *identityv1.GetCustomerRequest) (*identityv1.GetCustomerResponse, error) {
 	f.mu.Lock()
@@ -82,5 +82,20 @@ func TestDirectory_OR6(t *testing.T) {
 	}
 	if f.lists[0].GetPageSize() != 1 {
 		t.Errorf("ListCustomers %v", f.lists[0])
+	}
+}
+
+// BI-1..BI-3: the invoice preview names its customers by their organisation names; a customer
+// identity does not know is left out, and identity being down fails the lookup.
+func TestDirectory_CustomerNames(t *testing.T) {
+	f := &directoryFake{}
+	conn := peertest.Dial(t, func(gs *grpc.Server) { identityv1.RegisterCustomerServiceServer(gs, f) }, peertest.WithTokens())
+	d := identity.NewDirectory(conn)
+	names, err := d.CustomerNames(peertest.AgentCtx(), []string{"cust-1", "cust-9", "cust-1"})
+	if err != nil || len(names) != 1 || names["cust-1"] != "Contoso GmbH" {
+		t.Errorf("CustomerNames = %v, %v; want cust-1 named Contoso GmbH only", names, err)
+	}
+	if _, err := d.CustomerNames(peertest.AgentCtx(), []string{"down"}); errs.KindOf(err) != errs.Unavailable {
+		t.Errorf("identity down: %v; want UNAVAILABLE", err)
 	}
 }
