@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strings"
@@ -17,10 +18,12 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	catalogv1 "github.com/partnerhub/partnerhub/gen/partnerhub/catalog/v1"
 	commonv1 "github.com/partnerhub/partnerhub/gen/partnerhub/common/v1"
 	delegatedadminv1 "github.com/partnerhub/partnerhub/gen/partnerhub/delegatedadmin/v1"
 	identityv1 "github.com/partnerhub/partnerhub/gen/partnerhub/identity/v1"
 	keysv1 "github.com/partnerhub/partnerhub/gen/partnerhub/keys/v1"
+	ordersv1 "github.com/partnerhub/partnerhub/gen/partnerhub/orders/v1"
 	subscriptionsv1 "github.com/partnerhub/partnerhub/gen/partnerhub/subscriptions/v1"
 )
 
@@ -73,6 +76,12 @@ type matrixFixture struct {
 	// variant "iso", issued by the saga; link is a download link to it; card is a key card
 	// partner A minted (A is in the Open program).
 	ent, keyID, link, card string
+	// order is a COMPLETED order of partner A for customer C (5 seats of Microsoft 365 Business
+	// Standard, monthly), placed by A's Admin agent; redemption is a COMPLETED redemption of one
+	// of A's Open key cards for customer C, by A's Admin agent. Customer C has approved A's
+	// delegated-admin offer granting Service support administrator, so A may open support
+	// requests for it (DA-4).
+	order, redemption string
 }
 
 func newMatrixFixture(ctx context.Context, t *testing.T, s *tenancySuite) *matrixFixture {
@@ -111,7 +120,111 @@ func newMatrixFixture(ctx context.Context, t *testing.T, s *tenancySuite) *matri
 	f.saga = saga.GetAccessToken().GetToken()
 	f.sub = f.subscription(ctx, t)
 	f.keysFixture(ctx, t)
+	f.ordersFixture(ctx, t)
 	return f
+}
+
+// ordersFixture places f.order and redeems f.redemption (as A's Admin agent), and has customer C
+// approve A's delegated-admin offer granting Service support administrator.
+func (f *matrixFixture) ordersFixture(ctx context.Context, t *testing.T) {
+	f.order = f.completedOrder(ctx, t)
+	f.redemption = f.redeem(ctx, t, f.token[adminAgent], f.key(ctx, t))
+	offer, err := f.s.delegated().CreateRelationship(as(ctx, f.token[adminAgent]), &delegatedadminv1.CreateRelationshipRequest{
+		RequestId: rid(), CustomerId: f.c.id, DurationDays: 365,
+		Roles: []delegatedadminv1.AdminRole{delegatedadminv1.AdminRole_ADMIN_ROLE_SERVICE_SUPPORT_ADMINISTRATOR}})
+	if err != nil {
+		t.Fatalf("CreateRelationship (support) for C: %v", err)
+	}
+	if _, err := f.s.delegated().ApproveRelationship(as(ctx, f.c.adminToken), &delegatedadminv1.ApproveRelationshipRequest{
+		RequestId: rid(), RelationshipId: offer.GetRelationship().GetRelationshipId()}); err != nil {
+		t.Fatalf("ApproveRelationship (support) for C: %v", err)
+	}
+}
+
+// orderLines is an order of customer C: 5 seats of the seed's Microsoft 365 Business Standard,
+// monthly (an online service with a 7-day cancellation window, SU-10).
+func (f *matrixFixture) orderLines() []*ordersv1.OrderLineInput {
+	autorenew := true
+	return []*ordersv1.OrderLineInput{{SkuId: suiteSeedSku, Quantity: 5, Term: catalogv1.Term_TERM_P1M,
+		BillingPlan: catalogv1.BillingPlan_BILLING_PLAN_MONTHLY, Autorenew: &autorenew}}
+}
+
+// completedOrder places an order of partner A for customer C as A's Admin agent, follows it until
+// it settles and returns its ID; it must complete.
+func (f *matrixFixture) completedOrder(ctx context.Context, t *testing.T) string {
+	agent := as(ctx, f.token[adminAgent])
+	req := &ordersv1.PlaceOrderRequest{RequestId: rid(), CustomerId: f.c.id, Lines: f.orderLines()}
+	resp, err := f.s.orders().PlaceOrder(agent, req)
+	// Just after the suite started, orders may still wait for its peers (its first service token
+	// from identity, a first connection): UNAVAILABLE then, and the same request again succeeds.
+	for deadline := time.Now().Add(15 * time.Second); status.Code(err) == codes.Unavailable && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+		resp, err = f.s.orders().PlaceOrder(agent, req)
+	}
+	if err != nil {
+		t.Fatalf("PlaceOrder: %v", err)
+	}
+	id := resp.GetOrder().GetOrderId()
+	wctx, cancel := context.WithTimeout(agent, 30*time.Second)
+	defer cancel()
+	stream, err := f.s.orders().WatchOrder(wctx, &ordersv1.WatchOrderRequest{OrderId: id})
+	if err != nil {
+		t.Fatalf("WatchOrder %s: %v", id, err)
+	}
+	var last *ordersv1.Order
+	for {
+		snap, err := stream.Recv()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("WatchOrder %s: %v", id, err)
+		}
+		last = snap.GetOrder()
+	}
+	if last.GetState() != ordersv1.OrderState_ORDER_STATE_COMPLETED {
+		t.Fatalf("order %s settled %v (failure %v); want COMPLETED", id, last.GetState(), last.GetFailure())
+	}
+	return id
+}
+
+// key mints one Open key card for partner A (as its Admin agent) and returns its whole key.
+func (f *matrixFixture) key(ctx context.Context, t *testing.T) string {
+	m, err := f.s.keyCards().MintKeyCards(as(ctx, f.token[adminAgent]), f.mintRequest())
+	if err != nil {
+		t.Fatalf("MintKeyCards: %v", err)
+	}
+	r, err := f.s.entitlements().RevealKey(as(ctx, f.token[adminAgent]), &keysv1.RevealKeyRequest{RequestId: rid(),
+		KeyId: m.GetKeyCards()[0].GetKeyCardId()})
+	if err != nil {
+		t.Fatalf("RevealKey of a key card: %v", err)
+	}
+	return r.GetKey()
+}
+
+// redeem redeems key for customer C with token and returns the redemption's ID; the redemption
+// must complete.
+func (f *matrixFixture) redeem(ctx context.Context, t *testing.T, token, key string) string {
+	r, err := f.redeemCall(as(ctx, token), key)
+	if err != nil {
+		t.Fatalf("RedeemProductKeys: %v", err)
+	}
+	return r
+}
+
+// redeemCall redeems key for customer C with ctx's token; a redemption that does not complete is
+// an error (FAILED_PRECONDITION, so it shows in the matrix).
+func (f *matrixFixture) redeemCall(ctx context.Context, key string) (string, error) {
+	resp, err := f.s.redemptions().RedeemProductKeys(ctx, &ordersv1.RedeemProductKeysRequest{RequestId: rid(), ProductKeys: []string{key},
+		Target: &ordersv1.RedeemProductKeysRequest_CustomerId{CustomerId: f.c.id}})
+	if err != nil {
+		return "", err
+	}
+	if r := resp.GetRedemption(); r.GetState() != ordersv1.RedemptionState_REDEMPTION_STATE_COMPLETED {
+		return "", status.Errorf(codes.FailedPrecondition, "redemption %s is %v (failure %v), not COMPLETED",
+			r.GetRedemptionId(), r.GetState(), r.GetFailure())
+	}
+	return resp.GetRedemption().GetRedemptionId(), nil
 }
 
 // keysFixture issues f.ent (as the saga), creates f.link and mints f.card (as A's Admin agent).
@@ -243,6 +356,10 @@ const (
 	svcEntitlements  = "partnerhub.keys.v1.EntitlementService/"
 	svcKeyCards      = "partnerhub.keys.v1.ProductKeyService/"
 	svcActivity      = "partnerhub.keys.v1.ActivityLogService/"
+	svcOrders        = "partnerhub.orders.v1.OrderService/"
+	svcRedemption    = "partnerhub.orders.v1.RedemptionService/"
+	svcLedger        = "partnerhub.orders.v1.LedgerService/"
+	svcSupport       = "partnerhub.orders.v1.SupportRequestService/"
 )
 
 // matrixRows is the authorization matrix: the documentation of who may do what (DOMAIN.md role
@@ -645,8 +762,9 @@ func matrixRows() []matrixRow {
 				return err
 			}, nil},
 
-		// --- subscriptions: transfers (ID-5, SU-12..SU-14); no catalog runs in the suite, so the
-		// rows stop before a transfer would ask it about offers ---
+		// --- subscriptions: transfers (ID-5, SU-12..SU-14); the rows are refused before a transfer
+		// asks the catalog about offers (the targets are unknown, or not customer C's direct
+		// purchases) ---
 		{svcTransfers + "CreateTransfer", "customer C's direct purchases, naming partner A's subscription", "invalid | invalid | denied | refused | denied | denied | denied | no token",
 			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
 				_, err := f.s.transfers().CreateTransfer(ctx, &subscriptionsv1.CreateTransferRequest{RequestId: rid(), CustomerId: f.c.id,
@@ -772,6 +890,86 @@ func matrixRows() []matrixRow {
 			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
 				return watchOnce(ctx, f.s.events(), &subscriptionsv1.WatchEventsRequest{})
 			}, nil},
+
+		// --- orders: orders (OR-1..OR-7, ID-4, ID-8); the target is a COMPLETED order of partner A
+		// for customer C (5 seats of Microsoft 365 Business Standard, monthly) ---
+		{svcOrders + "ValidateOrder", "5 seats for customer C", "ok | ok | denied | ok | denied | denied | denied | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.orders().ValidateOrder(ctx, &ordersv1.ValidateOrderRequest{CustomerId: f.c.id, Lines: f.orderLines()})
+				return err
+			}, nil},
+		{svcOrders + "PlaceOrder", "5 seats for customer C", "ok | ok | denied | refused | denied | denied | denied | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.orders().PlaceOrder(ctx, &ordersv1.PlaceOrderRequest{RequestId: rid(), CustomerId: f.c.id, Lines: f.orderLines()})
+				return err
+			}, nil},
+		{svcOrders + "GetOrder", "partner A's order for customer C", "ok | ok | ok | hidden | denied | denied | ok | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.orders().GetOrder(ctx, &ordersv1.GetOrderRequest{OrderId: f.order})
+				return err
+			}, nil},
+		{svcOrders + "WatchOrder", "partner A's order for customer C (stream; settled: one snapshot)", "ok | ok | ok | hidden | denied | denied | ok | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				return watchOrderOnce(ctx, f.s.orders(), f.order)
+			}, nil},
+		{svcOrders + "ListOrders", "customer C's", "ok | ok | ok | denied | denied | denied | ok | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.orders().ListOrders(ctx, &ordersv1.ListOrdersRequest{CustomerId: f.c.id})
+				return err
+			}, nil},
+		{svcOrders + "CancelOrder", "partner A's completed order for customer C, in its window", "ok | denied | denied | hidden | denied | denied | denied | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.orders().CancelOrder(ctx, &ordersv1.CancelOrderRequest{RequestId: rid(), OrderId: f.completedOrder(bg, t), Reason: "matrix"})
+				return err
+			}, nil},
+
+		// --- orders: Open key redemption (KD-1, KD-2, ID-1); the keys are partner A's key cards ---
+		{svcRedemption + "ValidateProductKeys", "partner A's key card, for customer C", "ok | ok | denied | denied | ok | denied | denied | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.redemptions().ValidateProductKeys(ctx, &ordersv1.ValidateProductKeysRequest{ProductKeys: []string{f.key(bg, t)},
+					Target: &ordersv1.ValidateProductKeysRequest_CustomerId{CustomerId: f.c.id}})
+				return err
+			}, nil},
+		{svcRedemption + "RedeemProductKeys", "partner A's key card, for customer C", "ok | ok | denied | denied | ok | denied | denied | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.redeemCall(ctx, f.key(bg, t))
+				return err
+			}, nil},
+		{svcRedemption + "GetRedemption", "partner A's redemption for customer C", "ok | ok | denied | hidden | ok | denied | ok | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.redemptions().GetRedemption(ctx, &ordersv1.GetRedemptionRequest{RedemptionId: f.redemption})
+				return err
+			}, nil},
+
+		// --- orders: the ledger (BI-1..BI-3; the partner's own, ID-8) ---
+		{svcLedger + "ListLedgerEntries", "partner A's, of customer C", "denied | denied | ok | denied | denied | denied | denied | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.ledger().ListLedgerEntries(ctx, &ordersv1.ListLedgerEntriesRequest{CustomerId: f.c.id})
+				return err
+			}, nil},
+		{svcLedger + "GetInvoicePreview", "partner A's, this month", "denied | denied | ok | denied | denied | denied | denied | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.ledger().GetInvoicePreview(ctx, &ordersv1.GetInvoicePreviewRequest{InvoiceMonth: f.s.clock.Now().UTC().Format("2006-01")})
+				return err
+			}, nil},
+
+		// --- orders: support requests (OR-6, DA-4); C approved A's delegated Service support
+		// administrator ---
+		{svcSupport + "CreateSupportRequest", "about partner A's order for customer C", "ok | denied | denied | denied | ok | denied | denied | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.support().CreateSupportRequest(ctx, &ordersv1.CreateSupportRequestRequest{RequestId: rid(),
+					Customer:        &ordersv1.CreateSupportRequestRequest_CustomerId{CustomerId: f.c.id},
+					Subject:         &ordersv1.CreateSupportRequestRequest_OrderId{OrderId: f.order},
+					RefundReason:    ordersv1.RefundReason_REFUND_REASON_ACCIDENTAL_PURCHASE,
+					AmountRequested: &commonv1.Money{AmountMinor: 7015, CurrencyCode: "EUR"},
+					Contact:         &ordersv1.Contact{Name: "Jane Doe", Email: "jane@c.example"}, Title: "Ordered by mistake"})
+				return err
+			}, nil},
+		{svcSupport + "ListSupportRequests", "customer C's", "ok | denied | denied | ok | ok | denied | ok | no token",
+			func(bg, ctx context.Context, t *testing.T, f *matrixFixture, c caller) error {
+				_, err := f.s.support().ListSupportRequests(ctx, &ordersv1.ListSupportRequestsRequest{CustomerId: f.c.id})
+				return err
+			}, nil},
 	}
 }
 
@@ -790,7 +988,45 @@ func watchOnce(ctx context.Context, c subscriptionsv1.EventServiceClient, req *s
 	return nil
 }
 
-// TestAuthorizationMatrix calls every RPC of identity, delegatedadmin, subscriptions and keys as each kind of caller
+// defect is a cell whose outcome today differs from what the contract (and DOMAIN.md) says: the
+// row keeps the contract's outcome, the test accepts got instead and logs it, and fails once the
+// cell behaves as the contract says (then remove the entry). The README shows both.
+type defect struct {
+	got string // today's outcome
+	why string // what is wrong
+}
+
+func defectKey(r matrixRow, c caller) string {
+	return r.method + " (" + r.target + ") as " + c.String()
+}
+
+// knownDefects are the cells that do not behave as their contract says, by defectKey.
+var knownDefects = map[string]defect{
+	svcRedemption + "RedeemProductKeys (partner A's key card, for customer C) as customer Global admin": {"refused",
+		"the call answers OK but the redemption always ends FAILED: subscriptions refuses its create_subscription step " +
+			"(SERVICE_TOKEN_REQUIRED: the saga acts for the customer, not a partner user); the row counts a redemption " +
+			"that does not complete as refused"},
+}
+
+// watchOrderOnce follows an order: the stream of a settled order ends after one snapshot; a
+// refusal comes as the stream's error.
+func watchOrderOnce(ctx context.Context, c ordersv1.OrderServiceClient, id string) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	stream, err := c.WatchOrder(ctx, &ordersv1.WatchOrderRequest{OrderId: id})
+	if err != nil {
+		return err
+	}
+	for {
+		if _, err := stream.Recv(); err == io.EOF {
+			return nil
+		} else if err != nil {
+			return err
+		}
+	}
+}
+
+// TestAuthorizationMatrix calls every RPC of identity, delegatedadmin, subscriptions, keys and orders as each kind of caller
 // and checks the outcome against the matrix (DOMAIN.md role table, ID-8, DA-6). The matrix is
 // also the README's "Who may do what" table; -update-readme rewrites it from here.
 func TestAuthorizationMatrix(t *testing.T) {
@@ -799,6 +1035,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	defer cancel()
 	f := newMatrixFixture(ctx, t, s)
 	rows := matrixRows()
+	seenDefects := map[string]bool{}
 
 	for _, r := range rows {
 		want := strings.Split(r.want, " | ")
@@ -812,12 +1049,26 @@ func TestAuthorizationMatrix(t *testing.T) {
 			if !ok {
 				got = status.Code(err).String()
 			}
-			if got != want[c] {
+			d, known := knownDefects[defectKey(r, c)]
+			switch {
+			case got == want[c] && known:
+				t.Errorf("%s (%s) as %s: %s as the contract says: the known defect is fixed, remove it from knownDefects", r.method, r.target, c, got)
+			case got == want[c]:
+			case known && got == d.got:
+				t.Logf("%s (%s) as %s: %s (%v), want %s: known defect (%s)", r.method, r.target, c, got, err, want[c], d.why)
+			default:
 				t.Errorf("%s (%s) as %s: %s (%v), want %s", r.method, r.target, c, got, err, want[c])
 			}
+			seenDefects[defectKey(r, c)] = true
 			if err == nil && r.after != nil {
 				r.after(ctx, t, f)
 			}
+		}
+	}
+
+	for k := range knownDefects {
+		if !seenDefects[k] {
+			t.Errorf("knownDefects names %q, which is no cell of the matrix", k)
 		}
 	}
 
@@ -827,7 +1078,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			covered[r.method] = true
 		}
 		for _, m := range contractMethods(t, "partnerhub.identity.v1", "partnerhub.delegatedadmin.v1", "partnerhub.subscriptions.v1",
-			"partnerhub.keys.v1") {
+			"partnerhub.keys.v1", "partnerhub.orders.v1") {
 			if !covered[m] {
 				t.Errorf("%s has no row in the authorization matrix", m)
 			}
@@ -876,6 +1127,7 @@ func renderMatrix(rows []matrixRow) string {
 		b.WriteString("---|")
 	}
 	b.WriteString("\n")
+	var notes []string
 	for _, r := range rows {
 		_, name, _ := strings.Cut(r.method, "/")
 		svc := r.method[strings.LastIndex(r.method[:strings.Index(r.method, "/")], ".")+1 : strings.Index(r.method, "/")]
@@ -883,7 +1135,20 @@ func renderMatrix(rows []matrixRow) string {
 		if target == "" {
 			target = "—"
 		}
-		fmt.Fprintf(&b, "| %s.%s | %s | %s |\n", svc, name, target, r.want)
+		want := strings.Split(r.want, " | ")
+		for c := range want {
+			if d, ok := knownDefects[defectKey(r, caller(c))]; ok {
+				notes = append(notes, fmt.Sprintf("%s.%s (%s) as %s: %s", svc, name, target, caller(c), d.why))
+				want[c] += fmt.Sprintf(" (today: %s [%d])", d.got, len(notes))
+			}
+		}
+		fmt.Fprintf(&b, "| %s.%s | %s | %s |\n", svc, name, target, strings.Join(want, " | "))
+	}
+	if len(notes) > 0 {
+		b.WriteString("\nKnown defects: cells whose outcome today is not the contract's, shown as \"contract (today: outcome [n])\":\n\n")
+		for i, n := range notes {
+			fmt.Fprintf(&b, "%d. %s.\n", i+1, n)
+		}
 	}
 	return b.String()
 }
@@ -910,5 +1175,6 @@ func contractMethods(t *testing.T, packages ...string) []string {
 	_ = identityv1.File_partnerhub_identity_v1_token_service_proto
 	_ = delegatedadminv1.File_partnerhub_delegatedadmin_v1_delegated_admin_service_proto
 	_ = subscriptionsv1.File_partnerhub_subscriptions_v1_subscription_service_proto
+	_ = ordersv1.File_partnerhub_orders_v1_order_service_proto
 	return out
 }

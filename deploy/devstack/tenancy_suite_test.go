@@ -12,27 +12,34 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 
+	catalogv1 "github.com/partnerhub/partnerhub/gen/partnerhub/catalog/v1"
 	commonv1 "github.com/partnerhub/partnerhub/gen/partnerhub/common/v1"
 	delegatedadminv1 "github.com/partnerhub/partnerhub/gen/partnerhub/delegatedadmin/v1"
 	identityv1 "github.com/partnerhub/partnerhub/gen/partnerhub/identity/v1"
 	keysv1 "github.com/partnerhub/partnerhub/gen/partnerhub/keys/v1"
+	ordersv1 "github.com/partnerhub/partnerhub/gen/partnerhub/orders/v1"
 	subscriptionsv1 "github.com/partnerhub/partnerhub/gen/partnerhub/subscriptions/v1"
 	"github.com/partnerhub/partnerhub/pkg/clock"
 	"github.com/partnerhub/partnerhub/pkg/config"
 	"github.com/partnerhub/partnerhub/pkg/svc"
+	"github.com/partnerhub/partnerhub/services/catalog"
 	"github.com/partnerhub/partnerhub/services/delegatedadmin"
 	"github.com/partnerhub/partnerhub/services/identity"
 	"github.com/partnerhub/partnerhub/services/keys"
+	"github.com/partnerhub/partnerhub/services/orders"
 	"github.com/partnerhub/partnerhub/services/subscriptions"
 )
 
-// tenancySuite runs identity, delegatedadmin, subscriptions and keys in this process, on SQLite and a
-// shared fake clock, wired to each other with real service credentials: the same code paths as the
-// devstack and the containers, at in-process speed. Tests talk to it over gRPC with real tokens.
+// tenancySuite runs all six services (identity, delegatedadmin, subscriptions, keys, catalog with
+// its seed, and orders) in this process, on SQLite and a shared fake clock, wired to each other with
+// real service credentials: the same code paths as the devstack and the containers, at in-process
+// speed. Tests talk to it over gRPC with real tokens.
 type tenancySuite struct {
 	id, da   *grpc.ClientConn
 	subs     *grpc.ClientConn
 	keys     *grpc.ClientConn
+	cat      *grpc.ClientConn
+	ord      *grpc.ClientConn
 	clock    *clock.Fake
 	operator string // service token of the "operator" credential: SERVICE, no on_behalf_of
 	opSecret string
@@ -43,6 +50,8 @@ const (
 	suiteDASecret       = "suite-delegatedadmin-secret-0123"
 	suiteSubsSecret     = "suite-subscriptions-secret-01234"
 	suiteKeysSecret     = "suite-keys-secret-0123456789abcde"
+	suiteCatalogSecret  = "suite-catalog-secret-0123456789ab"
+	suiteOrdersSecret   = "suite-orders-secret-0123456789abc"
 	// suiteKeyBytes is a keys service key setting's key: 32 bytes of base64.
 	suiteKeyBytes = "c3VpdGUta2V5cy1rZXktMDEyMzQ1Njc4OWFiY2RlZmc"
 )
@@ -64,13 +73,13 @@ func theSuite(t *testing.T) *tenancySuite {
 }
 
 func startSuite() (*tenancySuite, error) {
-	addrs, err := freeAddrs(5)
+	addrs, err := freeAddrs(6)
 	if err != nil {
 		return nil, err
 	}
-	// catAddr stays unused: no catalog runs in the suite, so a transfer that would ask it fails
-	// with UNAVAILABLE (the matrix keeps to transfer calls refused before that).
-	idAddr, daAddr, subsAddr, catAddr, keysAddr := addrs[0], addrs[1], addrs[2], addrs[3], addrs[4]
+	// The catalog imports its seed (services/catalog/seed) once identity answers with the
+	// markets, as in the devstack; orders and the transfers of subscriptions ask it about offers.
+	idAddr, daAddr, subsAddr, catAddr, keysAddr, ordAddr := addrs[0], addrs[1], addrs[2], addrs[3], addrs[4], addrs[5]
 	fake := clock.NewFake(time.Now().UTC().Truncate(time.Second))
 
 	idCfg := identity.Bind(config.New(identity.Name).WithEnv(noEnv))
@@ -78,7 +87,8 @@ func startSuite() (*tenancySuite, error) {
 	idCfg.DatabaseURL = "sqlite::memory:"
 	idCfg.LogLevel = "error"
 	idCfg.ServiceCredentials = "operator=" + suiteOperatorSecret + ",delegatedadmin=" + suiteDASecret +
-		",subscriptions=" + suiteSubsSecret + ",keys=" + suiteKeysSecret
+		",subscriptions=" + suiteSubsSecret + ",keys=" + suiteKeysSecret +
+		",catalog=" + suiteCatalogSecret + ",orders=" + suiteOrdersSecret
 	idCfg.DelegatedAdminAddr = daAddr
 
 	daCfg := delegatedadmin.Bind(config.New(delegatedadmin.Name).WithEnv(noEnv))
@@ -104,13 +114,31 @@ func startSuite() (*tenancySuite, error) {
 	keysCfg.ServiceSecret = suiteKeysSecret
 	keysCfg.SealingKeys, keysCfg.LinkKeys, keysCfg.LookupKey = "s1:"+suiteKeyBytes, "l1:"+suiteKeyBytes, suiteKeyBytes
 
+	catCfg := catalog.Bind(config.New(catalog.Name).WithEnv(noEnv))
+	catCfg.GRPCAddr, catCfg.AdminAddr, catCfg.Clock = catAddr, "", fake
+	catCfg.DatabaseURL = "sqlite::memory:"
+	catCfg.LogLevel = "error"
+	catCfg.IdentityAddr = idAddr
+	catCfg.ServiceSecret = suiteCatalogSecret
+	catCfg.Seed = true // the seed catalog, as in the devstack (members.go)
+
+	ordCfg := orders.Bind(config.New(orders.Name).WithEnv(noEnv))
+	ordCfg.GRPCAddr, ordCfg.AdminAddr, ordCfg.Clock = ordAddr, "", fake
+	ordCfg.DatabaseURL = "sqlite::memory:"
+	ordCfg.LogLevel = "error"
+	ordCfg.IdentityAddr = idAddr
+	ordCfg.ServiceSecret = suiteOrdersSecret
+	ordCfg.CatalogAddr, ordCfg.SubscriptionsAddr, ordCfg.KeysAddr, ordCfg.DelegatedAdminAddr = catAddr, subsAddr, keysAddr, daAddr
+
 	ctx := context.Background()
-	errc := make(chan error, 4)
+	errc := make(chan error, 6)
 	go func() { errc <- fmt.Errorf("identity stopped: %w", identity.Run(ctx, *idCfg)) }()
 	go func() { errc <- fmt.Errorf("delegatedadmin stopped: %w", delegatedadmin.Run(ctx, *daCfg)) }()
 	go func() { errc <- fmt.Errorf("subscriptions stopped: %w", subscriptions.Run(ctx, *subsCfg)) }()
 	go func() { errc <- fmt.Errorf("keys stopped: %w", keys.Run(ctx, *keysCfg)) }()
-	for _, addr := range []string{idAddr, daAddr, subsAddr, keysAddr} {
+	go func() { errc <- fmt.Errorf("catalog stopped: %w", catalog.Run(ctx, *catCfg)) }()
+	go func() { errc <- fmt.Errorf("orders stopped: %w", orders.Run(ctx, *ordCfg)) }()
+	for _, addr := range []string{idAddr, daAddr, subsAddr, keysAddr, catAddr, ordAddr} {
 		deadline := time.Now().Add(30 * time.Second)
 		for svc.Probe(ctx, addr, time.Second) != nil {
 			select {
@@ -136,14 +164,37 @@ func startSuite() (*tenancySuite, error) {
 	if s.keys, err = svc.Dial(keysAddr); err != nil {
 		return nil, err
 	}
+	if s.cat, err = svc.Dial(catAddr); err != nil {
+		return nil, err
+	}
+	if s.ord, err = svc.Dial(ordAddr); err != nil {
+		return nil, err
+	}
 	resp, err := s.tokens().IssueServiceToken(ctx, &identityv1.IssueServiceTokenRequest{
 		ClientId: "svc_operator", ClientSecret: suiteOperatorSecret})
 	if err != nil {
 		return nil, fmt.Errorf("operator token: %w", err)
 	}
 	s.operator = resp.GetAccessToken().GetToken()
+	// The seed import runs in the background once identity answers (and retries a second later
+	// if it did not yet): wait for it, so that no order is reviewed against an empty catalog.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := catalogv1.NewCatalogServiceClient(s.cat).GetSku(as(ctx, s.operator), &catalogv1.GetSkuRequest{SkuId: suiteSeedSku})
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("catalog seed not imported after 30 s: %w", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	return s, nil
 }
+
+// suiteSeedSku is a SKU of the seed catalog: Microsoft 365 Business Standard, an online service
+// sold monthly in Germany.
+const suiteSeedSku = "CFQ7TTC0LDPB:0001"
 
 func (s *tenancySuite) tokens() identityv1.TokenServiceClient {
 	return identityv1.NewTokenServiceClient(s.id)
@@ -183,6 +234,18 @@ func (s *tenancySuite) transfers() subscriptionsv1.TransferServiceClient {
 }
 func (s *tenancySuite) events() subscriptionsv1.EventServiceClient {
 	return subscriptionsv1.NewEventServiceClient(s.subs)
+}
+func (s *tenancySuite) orders() ordersv1.OrderServiceClient {
+	return ordersv1.NewOrderServiceClient(s.ord)
+}
+func (s *tenancySuite) redemptions() ordersv1.RedemptionServiceClient {
+	return ordersv1.NewRedemptionServiceClient(s.ord)
+}
+func (s *tenancySuite) ledger() ordersv1.LedgerServiceClient {
+	return ordersv1.NewLedgerServiceClient(s.ord)
+}
+func (s *tenancySuite) support() ordersv1.SupportRequestServiceClient {
+	return ordersv1.NewSupportRequestServiceClient(s.ord)
 }
 
 // as returns ctx carrying token as the bearer token; "" sends none.

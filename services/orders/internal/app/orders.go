@@ -349,6 +349,11 @@ func (a *App) ListOrders(ctx context.Context, in ListInput) ([]domain.Order, str
 	switch {
 	case e.OrgKind == auth.OrgPartner:
 		q.PartnerID = e.OrgID
+		if in.CustomerID != "" {
+			if err := a.requireOwnCustomer(ctx, e.OrgID, in.CustomerID); err != nil {
+				return nil, "", err
+			}
+		}
 	case e.OrgKind == auth.OrgCustomer:
 		if in.CustomerID != "" && in.CustomerID != e.OrgID {
 			return nil, "", errs.New(errs.PermissionDenied, errs.ReasonTenantMismatch,
@@ -377,6 +382,21 @@ func (a *App) ListOrders(ctx context.Context, in ListInput) ([]domain.Order, str
 	}
 	page, next := paging.Trim(rows, size, query, func(o domain.Order) []string { return paging.TimeKey(o.CreateTime, o.ID) })
 	return page, next, nil
+}
+
+// requireOwnCustomer refuses a customer the partner never served (TENANT_MISMATCH, the same
+// answer for one that does not exist, ID-8); a customer it served before (relationship removed,
+// or moved to another partner) is still its own for the orders it placed.
+func (a *App) requireOwnCustomer(ctx context.Context, partnerID, customerID string) error {
+	cc, err := a.identity.CheckCustomer(ctx, partnerID, customerID)
+	if err != nil {
+		return err
+	}
+	if !cc.Exists || (!cc.RelationshipActive && (cc.DenialReason == "NO_RELATIONSHIP" || cc.DenialReason == "")) {
+		return errs.New(errs.PermissionDenied, errs.ReasonTenantMismatch,
+			"customer %s is not a customer of the partner", customerID)
+	}
+	return nil
 }
 
 // CancelInput is a CancelOrder request.

@@ -34,6 +34,7 @@ const (
 	customer1 = "0b6b3c52-0000-4000-8000-0000000000c1"
 	customer2 = "0b6b3c52-0000-4000-8000-0000000000c2"
 	stranger  = "0b6b3c52-0000-4000-8000-0000000000c9" // a customer of nobody's
+	partner3  = "0b6b3c52-0000-4000-8000-0000000000a3" // a partner of no customer
 
 	skuOnline    = "CFQ7TTC0LH18:0001"
 	skuPerpetual = "DG7GMGF0D7FV:0002"
@@ -315,9 +316,10 @@ func isErr(err error, kind errs.Kind, reason errs.Reason) bool {
 
 // ---- ValidateOrder (OR-1's review) ----
 
-// ID-4, OR-1: a customer without an active reseller relationship is a problem of the whole
-// order (RELATIONSHIP_REQUIRED with identity's denial reason), not an error; the lines are
-// still priced.
+// ID-4, OR-1, ID-8: a customer without an active reseller relationship is a problem of the
+// whole order (RELATIONSHIP_REQUIRED with identity's denial reason), not an error; and the review
+// tells nothing more about a customer the partner may not sell to: not its country, nor what
+// its market offers (the lines are not priced).
 func TestValidateOrder_ID4_RelationshipRequired(t *testing.T) {
 	e := sqliteEnv(t)
 	r, err := e.app.ValidateOrder(agent(partner2), customer2, []domain.LineInput{online(5)})
@@ -328,8 +330,8 @@ func TestValidateOrder_ID4_RelationshipRequired(t *testing.T) {
 		r.Problems[0].Metadata["denial_reason"] != "NO_RELATIONSHIP" || r.Problems[0].Field != "" {
 		t.Errorf("problems %+v; want one RELATIONSHIP_REQUIRED of the order with denial_reason NO_RELATIONSHIP", r.Problems)
 	}
-	if len(r.Lines) != 1 || !r.Lines[0].Priced || len(r.Lines[0].Problems) != 0 || r.CountryCode != "DE" {
-		t.Errorf("lines %+v; want the line priced without problems", r.Lines)
+	if len(r.Lines) != 1 || r.Lines[0].Priced || len(r.Lines[0].Problems) != 0 || r.CountryCode != "" {
+		t.Errorf("lines %+v, country %q; want the line unpriced and no country", r.Lines, r.CountryCode)
 	}
 	if n := len(e.allOrders()); n != 0 {
 		t.Errorf("ValidateOrder stored %d orders", n)
@@ -459,8 +461,8 @@ func TestPlaceOrder_OR1_ProblemsStoreNothing(t *testing.T) {
 	for _, v := range ee.Violations {
 		fields = append(fields, v.Field)
 	}
-	if want := []string{"customer_id", "lines[0].quantity"}; !reflect.DeepEqual(fields, want) {
-		t.Errorf("violations %v; want %v", fields, want)
+	if want := []string{"customer_id"}; !reflect.DeepEqual(fields, want) {
+		t.Errorf("violations %v; want %v (nothing about the lines of a customer the partner may not sell to)", fields, want)
 	}
 	_, err = e.app.PlaceOrder(agent(partner1), placeInput(customer1, perpetual(1), online(301)))
 	if ee, ok := errs.As(err); !ok || ee.Kind != errs.InvalidArgument || ee.Reason != app.ReasonQuantityAboveMaximum ||
@@ -615,6 +617,13 @@ func TestGetOrder_ID8_PartnerIsolation(t *testing.T) {
 	}
 	if _, _, err := e.app.ListOrders(customerUser(customer1), app.ListInput{CustomerID: customer2}); !isErr(err, errs.PermissionDenied, "") {
 		t.Errorf("customer listing another tenant: %v; want PERMISSION_DENIED", err)
+	}
+	// ID-8: a partner naming a customer it never served, or one that does not exist, gets the
+	// same TENANT_MISMATCH, whoever else serves it.
+	for _, c := range []string{customer2, stranger} {
+		if _, _, err := e.app.ListOrders(agent(partner3), app.ListInput{CustomerID: c}); !isErr(err, errs.PermissionDenied, errs.ReasonTenantMismatch) {
+			t.Errorf("a partner listing customer %s it never served: %v; want PERMISSION_DENIED / TENANT_MISMATCH", c, err)
+		}
 	}
 }
 

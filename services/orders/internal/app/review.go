@@ -117,14 +117,20 @@ func (a *App) review(ctx context.Context, partnerID, customerID string, lines []
 	if !cc.Exists {
 		return Review{}, errs.NotFoundf("customer", customerID)
 	}
-	r.CountryCode, r.relationshipActive = cc.CountryCode, cc.RelationshipActive
+	r.Lines = make([]LineReview, len(lines))
 	if !cc.RelationshipActive {
+		// Nothing more about a customer the partner may not sell to (ID-8): not its country, nor
+		// what would be sold in it.
 		r.Problems = append(r.Problems, Problem{Reason: ReasonRelationshipRequired,
 			Message: fmt.Sprintf("partner %s has no active reseller relationship with customer %s (ID-4)",
 				partnerID, customerID),
 			Metadata: map[string]string{"denial_reason": cc.DenialReason}})
+		for i, in := range lines {
+			r.Lines[i] = LineReview{Index: i, Input: in}
+		}
+		return r, nil
 	}
-	r.Lines = make([]LineReview, len(lines))
+	r.CountryCode, r.relationshipActive = cc.CountryCode, cc.RelationshipActive
 	for i, in := range lines {
 		lr := LineReview{Index: i, Input: in}
 		offer, err := a.catalog.Offer(ctx, in.SkuID, cc.CountryCode, in.Term, in.Plan)
