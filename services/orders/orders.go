@@ -127,7 +127,7 @@ func Run(ctx context.Context, cfg Config) error {
 	// The ledger books renewals, refunds and penalties from the subscriptions events feed (BI-1..
 	// BI-3), read with the service's own token from a stored cursor.
 	feed := billing.NewFeed(store, ordsubs.NewEvents(subConn), rt.Clock, billing.FeedOptions{Logger: rt.Log})
-	ledger := billing.NewLedger(store, rt.Clock, ordidentity.NewDirectory(idConn))
+	ledger := billing.NewLedger(store, rt.Clock, ordidentity.NewDirectory(idConn), app.CustomerGuard{Identity: peers.Identity})
 	// Support requests on a customer's behalf need delegated admin (OR-6, DA-4).
 	supportApp := support.New(store, ordidentity.NewDirectory(idConn), subs, ordda.New(daConn, tenancy.Options{}), rt.Clock, nil)
 	return rt.Serve(ctx, svc.ServeConfig{

@@ -350,7 +350,7 @@ func (a *App) ListOrders(ctx context.Context, in ListInput) ([]domain.Order, str
 	case e.OrgKind == auth.OrgPartner:
 		q.PartnerID = e.OrgID
 		if in.CustomerID != "" {
-			if err := a.requireOwnCustomer(ctx, e.OrgID, in.CustomerID); err != nil {
+			if err := (CustomerGuard{a.identity}).RequireOwnCustomer(ctx, e.OrgID, in.CustomerID); err != nil {
 				return nil, "", err
 			}
 		}
@@ -384,11 +384,15 @@ func (a *App) ListOrders(ctx context.Context, in ListInput) ([]domain.Order, str
 	return page, next, nil
 }
 
-// requireOwnCustomer refuses a customer the partner never served (TENANT_MISMATCH, the same
-// answer for one that does not exist, ID-8); a customer it served before (relationship removed,
-// or moved to another partner) is still its own for the orders it placed.
-func (a *App) requireOwnCustomer(ctx context.Context, partnerID, customerID string) error {
-	cc, err := a.identity.CheckCustomer(ctx, partnerID, customerID)
+// CustomerGuard answers whether a customer is a partner's to look at (ID-8): ListOrders and the
+// ledger use it for their customer filters.
+type CustomerGuard struct{ Identity Identity }
+
+// RequireOwnCustomer refuses a customer the partner never served with TENANT_MISMATCH, the same
+// answer for one that does not exist (ID-8); a customer it served before (relationship removed,
+// or moved to another partner) is still its own for what it sold it.
+func (g CustomerGuard) RequireOwnCustomer(ctx context.Context, partnerID, customerID string) error {
+	cc, err := g.Identity.CheckCustomer(ctx, partnerID, customerID)
 	if err != nil {
 		return err
 	}

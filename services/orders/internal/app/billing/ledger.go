@@ -54,17 +54,33 @@ type CustomerNames interface {
 // Ledger holds the read use cases of LedgerService: ListLedgerEntries and GetInvoicePreview
 // (BI-1..BI-3), both scoped to the caller's partner (ID-8).
 type Ledger struct {
-	store LedgerStore
-	clock clock.Clock
-	names CustomerNames
+	store     LedgerStore
+	clock     clock.Clock
+	names     CustomerNames
+	customers CustomerGuard
 }
 
-// NewLedger returns the use cases over store; names may be nil.
-func NewLedger(store LedgerStore, clk clock.Clock, names CustomerNames) *Ledger {
+// CustomerGuard refuses a customer filter naming a customer the partner never served
+// (TENANT_MISMATCH, ID-8; app.CustomerGuard).
+type CustomerGuard interface {
+	RequireOwnCustomer(ctx context.Context, partnerID, customerID string) error
+}
+
+// NewLedger returns the use cases over store; names and customers may be nil (no names; a
+// foreign customer filter then finds nothing rather than being refused).
+func NewLedger(store LedgerStore, clk clock.Clock, names CustomerNames, customers CustomerGuard) *Ledger {
 	if clk == nil {
 		clk = clock.Real{}
 	}
-	return &Ledger{store: store, clock: clk, names: names}
+	return &Ledger{store: store, clock: clk, names: names, customers: customers}
+}
+
+// requireOwnCustomer applies the customer guard to a customer filter.
+func (l *Ledger) requireOwnCustomer(ctx context.Context, partnerID, customerID string) error {
+	if l.customers == nil || customerID == "" {
+		return nil
+	}
+	return l.customers.RequireOwnCustomer(ctx, partnerID, customerID)
 }
 
 // ListInput is ListLedgerEntriesRequest in app terms.
@@ -107,8 +123,8 @@ func checkID(v *errs.Violations, field, id string, uuid bool) {
 }
 
 // ListLedgerEntries lists the caller's partner's entries, oldest first, each with its source
-// (BI-1..BI-3). A customer filter naming another partner's customer finds nothing: entries are
-// selected by partner first, so nothing crosses partners (ID-8).
+// (BI-1..BI-3). Entries are selected by partner first, so nothing crosses partners (ID-8); a
+// customer filter naming a customer the partner never served is TENANT_MISMATCH.
 func (l *Ledger) ListLedgerEntries(ctx context.Context, in ListInput) ([]ledger.Entry, string, error) {
 	p, err := partnerOf(ctx)
 	if err != nil {
@@ -137,6 +153,9 @@ func (l *Ledger) ListLedgerEntries(ctx context.Context, in ListInput) ([]ledger.
 		v.Add("end_time", "must be after start_time")
 	}
 	if err := v.Err(); err != nil {
+		return nil, "", err
+	}
+	if err := l.requireOwnCustomer(ctx, p.OrgID, in.CustomerID); err != nil {
 		return nil, "", err
 	}
 	q := EntryQuery{PartnerID: p.OrgID, CustomerID: in.CustomerID, OrderID: in.OrderID,
@@ -225,6 +244,9 @@ func (l *Ledger) GetInvoicePreview(ctx context.Context, in PreviewInput) (Previe
 	}
 	checkID(&v, "customer_id", in.CustomerID, true)
 	if err := v.Err(); err != nil {
+		return PreviewPage{}, err
+	}
+	if err := l.requireOwnCustomer(ctx, p.OrgID, in.CustomerID); err != nil {
 		return PreviewPage{}, err
 	}
 	fp := paging.Fingerprint("invoice-preview", p.OrgID, month.String(), in.CustomerID)

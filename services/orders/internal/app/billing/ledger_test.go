@@ -55,7 +55,7 @@ func TestListLedgerEntries_ID8_PartnerScopedPaging(t *testing.T) {
 		mine = append(mine, e.Key.String())
 	}
 	seedEntry(t, s, partner2, customer1, "other", ledger.KindCharge, eur(100), false, t0(), m)
-	l := billing.NewLedger(s, clock.NewFake(t0()), nil)
+	l := billing.NewLedger(s, clock.NewFake(t0()), nil, nil)
 	ctx := as(billingAgent(partner1))
 
 	var got []string
@@ -102,7 +102,7 @@ func TestListLedgerEntries_ID8_PartnerScopedPaging(t *testing.T) {
 
 // ID-8: only a partner (or a service acting for one) has a ledger to read.
 func TestLedger_ID8_NonPartnerRefused(t *testing.T) {
-	l := billing.NewLedger(openStore(t), clock.NewFake(t0()), nil)
+	l := billing.NewLedger(openStore(t), clock.NewFake(t0()), nil, nil)
 	for name, p := range map[string]auth.Principal{
 		"customer":           {Subject: "u", OrgID: customer1, OrgKind: auth.OrgCustomer, Roles: []auth.Role{auth.CustomerGlobalAdmin}},
 		"service for no one": {Subject: "svc_x", OrgKind: auth.OrgService, Roles: []auth.Role{auth.Service}},
@@ -120,6 +120,32 @@ func TestLedger_ID8_NonPartnerRefused(t *testing.T) {
 	}
 }
 
+// guard serves only partner1's customer1.
+type guard struct{}
+
+func (guard) RequireOwnCustomer(_ context.Context, partnerID, customerID string) error {
+	if partnerID == partner1 && customerID == customer1 {
+		return nil
+	}
+	return errs.New(errs.PermissionDenied, errs.ReasonTenantMismatch, "not the partner's")
+}
+
+// ID-8: a customer filter naming a customer the partner never served is TENANT_MISMATCH, as
+// ledger_service.proto says; its own customer is listed.
+func TestLedger_ID8_ForeignCustomerFilterRefused(t *testing.T) {
+	l := billing.NewLedger(openStore(t), clock.NewFake(t0()), nil, guard{})
+	agent := as(auth.Principal{Subject: "u", OrgID: partner1, OrgKind: auth.OrgPartner, Roles: []auth.Role{auth.BillingAgent}})
+	if _, _, err := l.ListLedgerEntries(agent, billing.ListInput{CustomerID: customer2}); !errs.HasReason(err, errs.ReasonTenantMismatch) {
+		t.Errorf("ListLedgerEntries of a foreign customer: %v; want TENANT_MISMATCH", err)
+	}
+	if _, err := l.GetInvoicePreview(agent, billing.PreviewInput{InvoiceMonth: "2026-03", CustomerID: customer2}); !errs.HasReason(err, errs.ReasonTenantMismatch) {
+		t.Errorf("GetInvoicePreview of a foreign customer: %v; want TENANT_MISMATCH", err)
+	}
+	if _, _, err := l.ListLedgerEntries(agent, billing.ListInput{CustomerID: customer1}); err != nil {
+		t.Errorf("ListLedgerEntries of its own customer: %v", err)
+	}
+}
+
 func violations(err error) []string {
 	e, ok := errs.As(err)
 	if !ok || e.Kind != errs.InvalidArgument {
@@ -134,7 +160,7 @@ func violations(err error) []string {
 
 // Bad input is INVALID_ARGUMENT with one field violation per bad field.
 func TestLedger_InvalidInput(t *testing.T) {
-	l := billing.NewLedger(openStore(t), clock.NewFake(t0()), nil)
+	l := billing.NewLedger(openStore(t), clock.NewFake(t0()), nil, nil)
 	ctx := as(billingAgent(partner1))
 	_, _, err := l.ListLedgerEntries(ctx, billing.ListInput{PageSize: -1, CustomerID: "c1", SubscriptionID: "s1",
 		Kinds: []ledger.Kind{9}, InvoiceMonth: "2026-3", From: t0(), To: t0(), OrderID: " o1"})
@@ -179,7 +205,7 @@ func TestGetInvoicePreview_BI3_SumsAndPages(t *testing.T) {
 	seedEntry(t, s, partner2, customer1, "p2", ledger.KindCharge, eur(99999), false, t0(), m)                  // ID-8
 
 	clk := clock.NewFake(t0())
-	l := billing.NewLedger(s, clk, names{customer1: "Contoso", customer2: "Fabrikam"})
+	l := billing.NewLedger(s, clk, names{customer1: "Contoso", customer2: "Fabrikam"}, nil)
 	ctx := as(billingAgent(partner1))
 	p1, err := l.GetInvoicePreview(ctx, billing.PreviewInput{InvoiceMonth: "2026-03", PageSize: 2})
 	if err != nil {

@@ -58,7 +58,7 @@ type ledgerStack struct {
 func newLedgerStack(t *testing.T) *ledgerStack {
 	t.Helper()
 	s := &ledgerStack{t: t, store: ordersql.New(testkit.OpenDB(t, testkit.SQLiteDSN(t), migrations.FS, "orders_schema"))}
-	l := billing.NewLedger(s.store, clock.NewFake(ledgerT0()), ledgerNames{ledgerCustomer: "Contoso Pty Ltd"})
+	l := billing.NewLedger(s.store, clock.NewFake(ledgerT0()), ledgerNames{ledgerCustomer: "Contoso Pty Ltd"}, nil)
 	s.srv = testkit.Serve(t, "orders", func(gs *grpc.Server) { ordersv1.RegisterLedgerServiceServer(gs, NewLedgerServer(l)) })
 	s.client = ordersv1.NewLedgerServiceClient(s.srv.Conn)
 	return s
