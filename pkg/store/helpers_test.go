@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"slices"
 	"strings"
@@ -196,6 +197,23 @@ func TestReadSnapshot(t *testing.T) {
 		if err := db.ReadSnapshot(cancelled, func(store.Querier) error { return nil }); err == nil ||
 			!strings.HasPrefix(err.Error(), "begin read: ") {
 			t.Errorf("ReadSnapshot on a cancelled context: %v", err)
+		}
+	})
+}
+
+// ForUpdate is the row-locking clause where the engine has one, and works in a query there.
+func TestForUpdate(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *store.DB) {
+		want := map[store.Engine]string{store.Postgres: " FOR UPDATE", store.SQLite: ""}[db.Engine()]
+		if got := db.ForUpdate(); got != want {
+			t.Fatalf("ForUpdate() = %q, want %q", got, want)
+		}
+		err := db.InTx(t.Context(), func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(t.Context(), `SELECT id FROM accounts`+db.ForUpdate())
+			return err
+		})
+		if err != nil {
+			t.Errorf("SELECT ...%s: %v", db.ForUpdate(), err)
 		}
 	})
 }

@@ -90,6 +90,16 @@ type DB struct {
 // Engine reports which engine the DB talks to.
 func (db *DB) Engine() Engine { return db.engine }
 
+// ForUpdate is the clause that locks the rows a transaction reads to change them: " FOR UPDATE"
+// on PostgreSQL, which runs transactions concurrently; "" on SQLite, which has no such clause
+// and needs none, since a transaction holds the write lock from BEGIN (_txlock=immediate).
+func (db *DB) ForUpdate() string {
+	if db.engine == Postgres {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
 // Close closes the database.
 func (db *DB) Close() error {
 	if db.keep != nil {

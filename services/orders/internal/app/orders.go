@@ -121,7 +121,7 @@ func (a *App) PlaceOrder(ctx context.Context, in PlaceInput) (domain.Order, erro
 		return domain.Order{}, err
 	}
 	scope := idempotency.ScopeOf(p)
-	if o, ok, err := a.orderOfRequest(ctx, scope, in.RequestID); err != nil || ok {
+	if o, ok, err := a.store.OrderOfRequest(ctx, scope, in.RequestID); err != nil || ok {
 		return a.replay(o, in, err)
 	}
 	r, err := a.review(ctx, partnerID, in.CustomerID, in.Lines)
@@ -151,7 +151,7 @@ func (a *App) PlaceOrder(ctx context.Context, in PlaceInput) (domain.Order, erro
 	})
 	if errs.KindOf(err) == errs.AlreadyExists {
 		// A concurrent call with the same request ID stored its order first (OR-7).
-		if prev, ok, err := a.orderOfRequest(ctx, scope, in.RequestID); err != nil || ok {
+		if prev, ok, err := a.store.OrderOfRequest(ctx, scope, in.RequestID); err != nil || ok {
 			return a.replay(prev, in, err)
 		}
 	}
@@ -192,10 +192,6 @@ func samePlacement(o domain.Order, in PlaceInput) bool {
 		}
 	}
 	return true
-}
-
-func (a *App) orderOfRequest(ctx context.Context, scope, requestID string) (domain.Order, bool, error) {
-	return a.store.OrderOfRequest(ctx, scope, requestID)
 }
 
 // newOrder is the order of a valid review: every line with the price and policy the catalog

@@ -41,6 +41,39 @@ type LineReview struct {
 	Problems  []Problem
 }
 
+// PeriodAmount is the line's charge per billing period: the unit price for its quantity.
+func (lr LineReview) PeriodAmount() domain.Money {
+	return lr.Offer.Price.PerPeriod.Times(lr.Input.Quantity)
+}
+
+// TermAmount is the line's amount for the whole term.
+func (lr LineReview) TermAmount() domain.Money {
+	return lr.Offer.Price.PerTerm.Times(lr.Input.Quantity)
+}
+
+// WindowEnd is the end of the line's cancellation window if the order were placed at at; false
+// when the SKU is never cancellable (CA-10).
+func (lr LineReview) WindowEnd(at time.Time) (time.Time, bool) {
+	if lr.Offer.Policy == domain.PolicyNever || lr.Offer.WindowDays <= 0 {
+		return time.Time{}, false
+	}
+	return at.Add(time.Duration(lr.Offer.WindowDays) * 24 * time.Hour), true
+}
+
+// Totals are the sums of the priced lines' period and term amounts, and whether any line
+// includes taxes (CA-4); priced is false when no line is.
+func (r Review) Totals() (first, term domain.Money, taxInclusive, priced bool) {
+	for _, lr := range r.Lines {
+		if !lr.Priced {
+			continue
+		}
+		first, term = first.Plus(lr.PeriodAmount()), term.Plus(lr.TermAmount())
+		taxInclusive = taxInclusive || lr.Offer.Price.TaxInclusive
+		priced = true
+	}
+	return first, term, taxInclusive, priced
+}
+
 // Review is the whole review of an order: the customer's market and every line.
 type Review struct {
 	CustomerID  string

@@ -45,6 +45,31 @@ func PerpetualWindowEnd(o Order, l OrderLine) time.Time {
 	return o.CreateTime.Add(time.Duration(l.WindowDays) * 24 * time.Hour)
 }
 
+// CancellationWindowEnd is the end of the line's cancellation window for its first term (CA-10):
+// from the purchase for perpetual software (OR-3), from the term start — the purchase day,
+// 00:00 UTC — for a subscription (SU-10); false when the line is never cancellable. Later terms'
+// windows are the subscriptions service's.
+func (o Order) CancellationWindowEnd(l OrderLine) (time.Time, bool) {
+	if l.Policy == PolicyNever || l.WindowDays <= 0 {
+		return time.Time{}, false
+	}
+	if l.Policy == PolicyProratedRefundWindow {
+		c := o.CreateTime.UTC()
+		start := time.Date(c.Year(), c.Month(), c.Day(), 0, 0, 0, 0, time.UTC)
+		return start.Add(time.Duration(l.WindowDays) * 24 * time.Hour), true
+	}
+	return PerpetualWindowEnd(o, l), true
+}
+
+// CreditTotal is the sum of the plan's credits (negative), in currency.
+func (p CancelPlan) CreditTotal(currency string) Money {
+	t := Money{Currency: currency}
+	for _, lc := range p.Lines {
+		t.Minor += lc.Credit.Minor
+	}
+	return t
+}
+
 // PlanCancel decides a CancelOrder of lineIDs (empty: every line not already cancelled) at now
 // (OR-3..OR-5). Every named line is checked first and the first refusal, in line order, refuses
 // the whole call. Refusals: an unknown line ID → INVALID_ARGUMENT (line_ids[i]); an order not

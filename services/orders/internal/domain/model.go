@@ -190,12 +190,45 @@ type OrderLine struct {
 func (l OrderLine) NeedsEntitlements() bool { return l.KeyType == KeyMAK || l.HasDownloads }
 
 // BillingPeriodAmount is UnitPeriodPrice × Quantity: the line's charge per billing period.
-func (l OrderLine) BillingPeriodAmount() Money { return times(l.UnitPeriodPrice, l.Quantity) }
+func (l OrderLine) BillingPeriodAmount() Money { return l.UnitPeriodPrice.Times(l.Quantity) }
 
 // TermAmount is UnitTermPrice × Quantity: the whole term's amount of the line.
-func (l OrderLine) TermAmount() Money { return times(l.UnitTermPrice, l.Quantity) }
+func (l OrderLine) TermAmount() Money { return l.UnitTermPrice.Times(l.Quantity) }
 
-func times(m Money, q int32) Money { return Money{Minor: m.Minor * int64(q), Currency: m.Currency} }
+// Times is m for q units.
+func (m Money) Times(q int32) Money { return Money{Minor: m.Minor * int64(q), Currency: m.Currency} }
+
+// Plus is m + o, in o's currency when m has none yet (a sum starting from zero); the amounts of
+// one order share its market's currency.
+func (m Money) Plus(o Money) Money { return Money{Minor: m.Minor + o.Minor, Currency: o.Currency} }
+
+// FirstChargeTotal is the sum of the lines' billing-period amounts: the order's first charge.
+func (o Order) FirstChargeTotal() Money {
+	var t Money
+	for _, l := range o.Lines {
+		t = t.Plus(l.BillingPeriodAmount())
+	}
+	return t
+}
+
+// TermTotal is the sum of the lines' term amounts.
+func (o Order) TermTotal() Money {
+	var t Money
+	for _, l := range o.Lines {
+		t = t.Plus(l.TermAmount())
+	}
+	return t
+}
+
+// Currency is the currency of the order's prices (its market's); "" before any line is priced.
+func (o Order) Currency() string {
+	for _, l := range o.Lines {
+		if l.UnitTermPrice.Currency != "" {
+			return l.UnitTermPrice.Currency
+		}
+	}
+	return ""
+}
 
 // Order is a purchase a partner placed for one customer (OR-1).
 type Order struct {

@@ -1,9 +1,10 @@
 package domain
 
 import (
-	"crypto/sha1"
 	"fmt"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Step is one step of the order saga; its value is the Failure.step the API shows.
@@ -252,11 +253,5 @@ func CompensationRequestIDFor(orderID string, step Step, lineID string) string {
 }
 
 func uuidV5(name string) string {
-	h := sha1.New()
-	h.Write(sagaNamespace[:])
-	h.Write([]byte(name))
-	b := h.Sum(nil)[:16]
-	b[6] = b[6]&0x0f | 0x50 // version 5
-	b[8] = b[8]&0x3f | 0x80 // RFC 4122 variant
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	return uuid.NewSHA1(uuid.UUID(sagaNamespace), []byte(name)).String()
 }

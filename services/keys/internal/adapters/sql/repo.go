@@ -28,19 +28,12 @@ import (
 // Store implements app.Store.
 type Store struct {
 	db *store.DB
-	// forUpdate locks the rows a transaction reads to change: PostgreSQL runs transactions
-	// concurrently; SQLite has no FOR UPDATE and needs none, because InTx holds its write lock
-	// from BEGIN.
-	forUpdate string
+	forUpdate string // store.DB.ForUpdate
 }
 
 // New returns the store over db.
 func New(db *store.DB) *Store {
-	s := &Store{db: db}
-	if db.Engine() == store.Postgres {
-		s.forUpdate = " FOR UPDATE"
-	}
-	return s
+	return &Store{db: db, forUpdate: db.ForUpdate()}
 }
 
 var (

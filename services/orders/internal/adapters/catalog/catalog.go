@@ -16,6 +16,7 @@ import (
 	catalogv1 "github.com/partnerhub/partnerhub/gen/partnerhub/catalog/v1"
 	commonv1 "github.com/partnerhub/partnerhub/gen/partnerhub/common/v1"
 	"github.com/partnerhub/partnerhub/pkg/errs"
+	"github.com/partnerhub/partnerhub/pkg/pbenum"
 	"github.com/partnerhub/partnerhub/pkg/svc"
 	"github.com/partnerhub/partnerhub/services/orders/internal/app"
 	"github.com/partnerhub/partnerhub/services/orders/internal/domain"
@@ -107,13 +108,12 @@ func unavailable(a *catalogv1.CheckAvailabilityResponse, skuID, market string) e
 func offerOf(s *catalogv1.Sku, p *catalogv1.Price) app.Offer {
 	o := app.Offer{
 		SkuID: s.GetSkuId(), ProductID: s.GetProductId(), DisplayName: s.GetDisplayName(),
-		Kind:                     domain.ProductKind(name(s.GetProductKind().String(), "PRODUCT_KIND_")),
+		Kind:                     pbenum.Name[domain.ProductKind](s.GetProductKind(), "PRODUCT_KIND_"),
 		KeyType:                  keyType(s.GetKeyType()),
 		InstallationInstructions: s.GetInstallationInstructionsUrl(),
-		Policy: domain.CancellationPolicy(name(s.GetCancellationPolicy().GetKind().String(),
-			"CANCELLATION_POLICY_KIND_")),
-		WindowDays:  s.GetCancellationPolicy().GetWindowDays(),
-		MaxQuantity: s.GetMaximumQuantity(),
+		Policy:                   pbenum.Name[domain.CancellationPolicy](s.GetCancellationPolicy().GetKind(), "CANCELLATION_POLICY_KIND_"),
+		WindowDays:               s.GetCancellationPolicy().GetWindowDays(),
+		MaxQuantity:              s.GetMaximumQuantity(),
 		AutoRenew: app.AutoRenewDefault{Enabled: s.GetAutorenewDefault().GetEnabled(),
 			Renewable: s.GetAutorenewDefault().GetRenewable()},
 		Price: app.Price{PerPeriod: money(p.GetBillingPeriodPrice()), PerTerm: money(p.GetTermPrice()),
@@ -128,14 +128,6 @@ func offerOf(s *catalogv1.Sku, p *catalogv1.Price) app.Offer {
 			SizeBytes: v.GetSizeBytes()})
 	}
 	return o
-}
-
-// name is a proto enum value's name without its prefix; "" for UNSPECIFIED.
-func name(v, prefix string) string {
-	if n := strings.TrimPrefix(v, prefix); n != "UNSPECIFIED" {
-		return n
-	}
-	return ""
 }
 
 // keyType maps the catalog's key type; an unset one is NONE (the catalog has no KMS, CA-8).
@@ -153,9 +145,9 @@ func money(m *commonv1.Money) domain.Money {
 // termPB and planPB map by name; an unknown value is UNSPECIFIED, which the catalog refuses
 // (INVALID_REQUEST).
 func termPB(t domain.Term) catalogv1.Term {
-	return catalogv1.Term(catalogv1.Term_value["TERM_"+string(t)])
+	return pbenum.Value[catalogv1.Term](catalogv1.Term_value, "TERM_", t)
 }
 
 func planPB(p domain.BillingPlan) catalogv1.BillingPlan {
-	return catalogv1.BillingPlan(catalogv1.BillingPlan_value["BILLING_PLAN_"+string(p)])
+	return pbenum.Value[catalogv1.BillingPlan](catalogv1.BillingPlan_value, "BILLING_PLAN_", p)
 }

@@ -15,6 +15,7 @@ import (
 
 	keysv1 "github.com/partnerhub/partnerhub/gen/partnerhub/keys/v1"
 	"github.com/partnerhub/partnerhub/pkg/errs"
+	"github.com/partnerhub/partnerhub/pkg/pbenum"
 	"github.com/partnerhub/partnerhub/pkg/svc"
 	"github.com/partnerhub/partnerhub/services/orders/internal/app"
 	"github.com/partnerhub/partnerhub/services/orders/internal/domain"
@@ -71,7 +72,7 @@ func (e *Entitlements) Revoke(ctx context.Context, requestID, orderID string, li
 	defer cancel()
 	_, err := e.client.RevokeEntitlements(ctx, &keysv1.RevokeEntitlementsRequest{RequestId: requestID,
 		OrderId: orderID, OrderLineIds: lineIDs,
-		Reason: keysv1.RevocationReason(keysv1.RevocationReason_value["REVOCATION_REASON_"+string(reason)])})
+		Reason: pbenum.Value[keysv1.RevocationReason](keysv1.RevocationReason_value, "REVOCATION_REASON_", reason)})
 	if err != nil {
 		return fmt.Errorf("keys RevokeEntitlements %s: %w", orderID, errs.FromError(err))
 	}

@@ -10,6 +10,7 @@ import (
 	commonv1 "github.com/partnerhub/partnerhub/gen/partnerhub/common/v1"
 	subscriptionsv1 "github.com/partnerhub/partnerhub/gen/partnerhub/subscriptions/v1"
 	"github.com/partnerhub/partnerhub/pkg/errs"
+	"github.com/partnerhub/partnerhub/pkg/pbenum"
 	"github.com/partnerhub/partnerhub/pkg/svc"
 	"github.com/partnerhub/partnerhub/services/orders/internal/app/redeem"
 	"github.com/partnerhub/partnerhub/services/orders/internal/domain"
@@ -105,14 +106,14 @@ func (r *Renewals) Provision(ctx context.Context, requestID string, in redeem.Pr
 	req := &subscriptionsv1.ProvisionSubscriptionRequest{
 		RequestId: requestID, OrderId: in.RedemptionID, CustomerId: in.CustomerID, PartnerId: in.PartnerID,
 		SkuId: sku.SkuID, ProductId: productID, DisplayName: name,
-		ProductKind: subscriptionsv1.ProductKind(subscriptionsv1.ProductKind_value["PRODUCT_KIND_"+string(kind)]),
+		ProductKind: pbenum.Value[subscriptionsv1.ProductKind](subscriptionsv1.ProductKind_value, "PRODUCT_KIND_", kind),
 		Channel:     subscriptionsv1.Channel_CHANNEL_OPEN,
 		Quantity:    in.Seats, MaxQuantity: maxQ,
 		BillingPlan:  planOf(term),
 		TermDuration: string(term),
 		UnitPrice:    &commonv1.Money{AmountMinor: 0, CurrencyCode: currency},
-		CancellationPolicy: subscriptionsv1.CancellationPolicy(
-			subscriptionsv1.CancellationPolicy_value["CANCELLATION_POLICY_"+string(policy)]),
+		CancellationPolicy: pbenum.Value[subscriptionsv1.CancellationPolicy](subscriptionsv1.CancellationPolicy_value,
+			"CANCELLATION_POLICY_", policy),
 		CancellationWindowDays: window,
 		AutoRenew:              false, // an Open subscription is renewed by a key (SU-4), never automatically
 		AddToSubscriptionId:    in.AddToSubscriptionID,

@@ -16,6 +16,7 @@ import (
 	commonv1 "github.com/partnerhub/partnerhub/gen/partnerhub/common/v1"
 	subscriptionsv1 "github.com/partnerhub/partnerhub/gen/partnerhub/subscriptions/v1"
 	"github.com/partnerhub/partnerhub/pkg/errs"
+	"github.com/partnerhub/partnerhub/pkg/pbenum"
 	"github.com/partnerhub/partnerhub/pkg/svc"
 	"github.com/partnerhub/partnerhub/services/orders/internal/app"
 	"github.com/partnerhub/partnerhub/services/orders/internal/domain"
@@ -54,13 +55,13 @@ func (p *Provisioning) Provision(ctx context.Context, requestID string, o domain
 		RequestId: requestID, OrderId: o.ID, OrderLineId: l.ID,
 		CustomerId: o.CustomerID, PartnerId: o.PartnerID,
 		SkuId: l.SkuID, ProductId: productID, DisplayName: l.DisplayName,
-		ProductKind: subscriptionsv1.ProductKind(subscriptionsv1.ProductKind_value["PRODUCT_KIND_"+string(l.Kind)]),
+		ProductKind: pbenum.Value[subscriptionsv1.ProductKind](subscriptionsv1.ProductKind_value, "PRODUCT_KIND_", l.Kind),
 		Channel:     subscriptionsv1.Channel_CHANNEL_CSP,
 		Quantity:    l.Quantity, MaxQuantity: offer.MaxQuantity,
-		BillingPlan:            subscriptionsv1.BillingPlan(subscriptionsv1.BillingPlan_value["BILLING_PLAN_"+string(l.Plan)]),
+		BillingPlan:            pbenum.Value[subscriptionsv1.BillingPlan](subscriptionsv1.BillingPlan_value, "BILLING_PLAN_", l.Plan),
 		TermDuration:           string(l.Term), // "P1M", "P1Y", "P3Y": ISO 8601 already
 		UnitPrice:              &commonv1.Money{AmountMinor: l.UnitTermPrice.Minor, CurrencyCode: l.UnitTermPrice.Currency},
-		CancellationPolicy:     subscriptionsv1.CancellationPolicy(subscriptionsv1.CancellationPolicy_value["CANCELLATION_POLICY_"+string(l.Policy)]),
+		CancellationPolicy:     pbenum.Value[subscriptionsv1.CancellationPolicy](subscriptionsv1.CancellationPolicy_value, "CANCELLATION_POLICY_", l.Policy),
 		CancellationWindowDays: l.WindowDays,
 		AutoRenew:              l.AutoRenew,
 	}

@@ -216,34 +216,33 @@ type run struct {
 // resume takes the saga's lease and drives it to its end, or until a long backoff hands it back
 // to the recovery loop.
 func (r *Runner) resume(ctx context.Context, orderID string) error {
-	var st run
+	var st *run // nil: nothing for this replica to do
 	err := r.store.Tx(ctx, func(ctx context.Context, tx app.Tx) error {
+		st = nil
 		rec, err := tx.Saga(ctx, orderID)
-		if err != nil {
-			return err
-		}
-		o, err := tx.Order(ctx, orderID)
 		if err != nil {
 			return err
 		}
 		now := r.opts.Wall.Now()
 		if rec.Saga.Status.Terminal() || (rec.LeaseOwner != "" && now.Before(rec.LeaseUntil)) {
-			st.rec.Saga.Status = domain.SagaCompleted // nothing for us to do
-			return nil
+			return nil // done, or another replica holds it
+		}
+		o, err := tx.Order(ctx, orderID)
+		if err != nil {
+			return err
 		}
 		rec.LeaseOwner, rec.LeaseUntil, rec.NextRun = r.opts.Owner, now.Add(r.opts.Lease), time.Time{}
 		rec.Version++
 		if err := tx.PutSaga(ctx, rec); err != nil {
 			return err
 		}
-		st = run{rec: rec, order: o}
+		st = &run{rec: rec, order: o, offers: map[string]app.Offer{}}
 		return nil
 	})
-	if err != nil || st.rec.Saga.Status.Terminal() || st.rec.Saga.OrderID == "" {
+	if err != nil || st == nil {
 		return err
 	}
-	st.offers = map[string]app.Offer{}
-	return r.drive(ctx, &st)
+	return r.drive(ctx, st)
 }
 
 // drive makes the saga's calls one at a time until it is terminal.

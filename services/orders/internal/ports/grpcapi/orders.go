@@ -9,6 +9,7 @@ import (
 	catalogv1 "github.com/partnerhub/partnerhub/gen/partnerhub/catalog/v1"
 	commonv1 "github.com/partnerhub/partnerhub/gen/partnerhub/common/v1"
 	ordersv1 "github.com/partnerhub/partnerhub/gen/partnerhub/orders/v1"
+	"github.com/partnerhub/partnerhub/pkg/pbenum"
 	"github.com/partnerhub/partnerhub/services/orders/internal/app"
 	"github.com/partnerhub/partnerhub/services/orders/internal/domain"
 )
@@ -65,7 +66,7 @@ func (s *OrderServer) ListOrders(ctx context.Context, req *ordersv1.ListOrdersRe
 	in := app.ListInput{PageSize: req.GetPageSize(), PageToken: req.GetPageToken(),
 		CustomerID: req.GetCustomerId(), SkuID: req.GetSkuId()}
 	for _, st := range req.GetStates() {
-		in.States = append(in.States, domain.OrderState(enumName(st.String(), "ORDER_STATE_")))
+		in.States = append(in.States, pbenum.Name[domain.OrderState](st, "ORDER_STATE_"))
 	}
 	if t := req.GetStartTime(); t != nil {
 		in.StartTime = t.AsTime()
@@ -96,21 +97,8 @@ func (s *OrderServer) CancelOrder(ctx context.Context, req *ordersv1.CancelOrder
 	if !plan.ExpectedCompleteAt.IsZero() {
 		resp.ExpectedCompleteTime = timestamppb.New(plan.ExpectedCompleteAt)
 	}
-	total := domain.Money{Currency: currencyOf(o)}
-	for _, lc := range plan.Lines {
-		total.Minor += lc.Credit.Minor
-	}
-	resp.CreditTotal = moneyOf(total)
+	resp.CreditTotal = moneyOf(plan.CreditTotal(o.Currency()))
 	return resp, nil
-}
-
-func currencyOf(o domain.Order) string {
-	for _, l := range o.Lines {
-		if l.UnitTermPrice.Currency != "" {
-			return l.UnitTermPrice.Currency
-		}
-	}
-	return ""
 }
 
 // orderLineInputs maps the requested lines; enum values become their names without prefix ("" for
@@ -119,8 +107,8 @@ func orderLineInputs(in []*ordersv1.OrderLineInput) []domain.LineInput {
 	out := make([]domain.LineInput, len(in))
 	for i, l := range in {
 		out[i] = domain.LineInput{SkuID: l.GetSkuId(), Quantity: l.GetQuantity(),
-			Term:      domain.Term(enumName(l.GetTerm().String(), "TERM_")),
-			Plan:      domain.BillingPlan(enumName(l.GetBillingPlan().String(), "BILLING_PLAN_")),
+			Term:      pbenum.Name[domain.Term](l.GetTerm(), "TERM_"),
+			Plan:      pbenum.Name[domain.BillingPlan](l.GetBillingPlan(), "BILLING_PLAN_"),
 			AutoRenew: l.Autorenew}
 	}
 	return out
@@ -133,49 +121,39 @@ func reviewPB(r app.Review) *ordersv1.ValidateOrderResponse {
 	for _, p := range r.Problems {
 		resp.Problems = append(resp.Problems, problemPB(p))
 	}
-	var first, term domain.Money
 	for _, lr := range r.Lines {
 		lp := &ordersv1.LineReview{Index: int32(lr.Index), SkuId: lr.Input.SkuID}
 		for _, p := range lr.Problems {
 			lp.Problems = append(lp.Problems, problemPB(p))
+			if eq := p.Metadata["equivalent_sku_id"]; eq != "" {
+				lp.EquivalentSkuId = eq
+			}
 		}
 		if lr.Priced {
 			of := lr.Offer
 			lp.DisplayName, lp.ProductKind = of.DisplayName, productKindPB(of.Kind)
 			lp.Available = true
 			lp.UnitBillingPeriodPrice = moneyOf(of.Price.PerPeriod)
-			period := domain.Money{Minor: of.Price.PerPeriod.Minor * int64(lr.Input.Quantity), Currency: of.Price.PerPeriod.Currency}
-			whole := domain.Money{Minor: of.Price.PerTerm.Minor * int64(lr.Input.Quantity), Currency: of.Price.PerTerm.Currency}
-			lp.BillingPeriodAmount, lp.TermAmount = moneyOf(period), moneyOf(whole)
+			lp.BillingPeriodAmount, lp.TermAmount = moneyOf(lr.PeriodAmount()), moneyOf(lr.TermAmount())
 			lp.TaxInclusive = of.Price.TaxInclusive
 			lp.CancellationPolicy = &catalogv1.CancellationPolicy{Kind: policyPB(of.Policy), WindowDays: of.WindowDays}
-			if of.Policy != domain.PolicyNever && of.WindowDays > 0 {
-				lp.CancellationWindowEndTime = timestamppb.New(r.Time.Add(time.Duration(of.WindowDays) * 24 * time.Hour))
+			if end, ok := lr.WindowEnd(r.Time); ok {
+				lp.CancellationWindowEndTime = timestamppb.New(end)
 			}
 			lp.Autorenew = lr.AutoRenew
 			lp.KeyType = keyTypePB(of.KeyType)
 			lp.HasDownloads = of.HasDownloads()
 			lp.InstallationInstructionsUrl = of.InstallationInstructions
 			lp.MaximumQuantity = of.MaxQuantity
-			resp.TaxInclusive = resp.TaxInclusive || of.Price.TaxInclusive
-			first = addMoney(first, period)
-			term = addMoney(term, whole)
-		}
-		for _, p := range lr.Problems {
-			if eq := p.Metadata["equivalent_sku_id"]; eq != "" {
-				lp.EquivalentSkuId = eq
-			}
 		}
 		resp.Lines = append(resp.Lines, lp)
 	}
-	if first.Currency != "" {
+	first, term, taxInclusive, priced := r.Totals()
+	resp.TaxInclusive = taxInclusive
+	if priced && first.Currency != "" {
 		resp.FirstChargeTotal, resp.TermTotal = moneyOf(first), moneyOf(term)
 	}
 	return resp
-}
-
-func addMoney(a, b domain.Money) domain.Money {
-	return domain.Money{Minor: a.Minor + b.Minor, Currency: b.Currency}
 }
 
 func problemPB(p app.Problem) *ordersv1.Problem {
@@ -189,37 +167,27 @@ func orderPB(o domain.Order, now time.Time) *ordersv1.Order {
 		TaxInclusive: o.TaxInclusive, Failure: failurePB(o.Failure), CancellationPending: o.CancellationPending,
 		PartnerReference: o.PartnerReference, Etag: app.Etag(o), CreateTime: timestamppb.New(o.CreateTime),
 		UpdateTime: timestamppb.New(o.UpdateTime), CompleteTime: optTime(o.CompleteTime)}
-	var first, term domain.Money
 	for _, l := range o.Lines {
 		out.Lines = append(out.Lines, linePB(o, l, now))
-		first = addMoney(first, l.BillingPeriodAmount())
-		term = addMoney(term, l.TermAmount())
 	}
-	out.FirstChargeTotal, out.TermTotal = moneyOf(first), moneyOf(term)
+	out.FirstChargeTotal, out.TermTotal = moneyOf(o.FirstChargeTotal()), moneyOf(o.TermTotal())
 	return out
 }
 
 func linePB(o domain.Order, l domain.OrderLine, now time.Time) *ordersv1.OrderLine {
 	out := &ordersv1.OrderLine{LineId: l.ID, SkuId: l.SkuID, DisplayName: l.DisplayName,
 		ProductKind: productKindPB(l.Kind), Quantity: l.Quantity,
-		Term:                   catalogv1.Term(catalogv1.Term_value["TERM_"+string(l.Term)]),
-		BillingPlan:            catalogv1.BillingPlan(catalogv1.BillingPlan_value["BILLING_PLAN_"+string(l.Plan)]),
+		Term:                   pbenum.Value[catalogv1.Term](catalogv1.Term_value, "TERM_", l.Term),
+		BillingPlan:            pbenum.Value[catalogv1.BillingPlan](catalogv1.BillingPlan_value, "BILLING_PLAN_", l.Plan),
 		Autorenew:              l.AutoRenew,
 		UnitBillingPeriodPrice: moneyOf(l.UnitPeriodPrice), BillingPeriodAmount: moneyOf(l.BillingPeriodAmount()),
 		TermAmount: moneyOf(l.TermAmount()), TaxInclusive: l.TaxInclusive,
 		CancellationPolicy: &catalogv1.CancellationPolicy{Kind: policyPB(l.Policy), WindowDays: l.WindowDays},
-		State:              ordersv1.OrderLineState(ordersv1.OrderLineState_value["ORDER_LINE_STATE_"+string(l.State)]),
+		State:              pbenum.Value[ordersv1.OrderLineState](ordersv1.OrderLineState_value, "ORDER_LINE_STATE_", l.State),
 		Provisioning: &ordersv1.LineProvisioning{SubscriptionId: l.SubscriptionID, EntitlementId: l.EntitlementID,
 			ChargeLedgerEntryId: l.ChargeID, CompleteTime: optTime(l.CompleteTime)},
 	}
-	if l.Policy != domain.PolicyNever && l.WindowDays > 0 {
-		// The first term's window: from the purchase for perpetual software (OR-3), from the
-		// term start (the purchase day, 00:00 UTC) for a subscription (SU-10).
-		end := domain.PerpetualWindowEnd(o, l)
-		if l.Policy == domain.PolicyProratedRefundWindow {
-			c := o.CreateTime.UTC()
-			end = time.Date(c.Year(), c.Month(), c.Day(), 0, 0, 0, 0, time.UTC).Add(time.Duration(l.WindowDays) * 24 * time.Hour)
-		}
+	if end, ok := o.CancellationWindowEnd(l); ok {
 		out.CancellationWindowEndTime = timestamppb.New(end)
 		out.CancellationWindowPassed = !now.Before(end)
 	}
@@ -253,29 +221,21 @@ func moneyOf(m domain.Money) *commonv1.Money {
 }
 
 func reasonPB(r string) commonv1.ErrorReason {
-	return commonv1.ErrorReason(commonv1.ErrorReason_value["ERROR_REASON_"+r])
+	return pbenum.Value[commonv1.ErrorReason](commonv1.ErrorReason_value, "ERROR_REASON_", r)
 }
 
 func orderStatePB(s domain.OrderState) ordersv1.OrderState {
-	return ordersv1.OrderState(ordersv1.OrderState_value["ORDER_STATE_"+string(s)])
+	return pbenum.Value[ordersv1.OrderState](ordersv1.OrderState_value, "ORDER_STATE_", s)
 }
 
 func productKindPB(k domain.ProductKind) catalogv1.ProductKind {
-	return catalogv1.ProductKind(catalogv1.ProductKind_value["PRODUCT_KIND_"+string(k)])
+	return pbenum.Value[catalogv1.ProductKind](catalogv1.ProductKind_value, "PRODUCT_KIND_", k)
 }
 
 func policyPB(p domain.CancellationPolicy) catalogv1.CancellationPolicyKind {
-	return catalogv1.CancellationPolicyKind(catalogv1.CancellationPolicyKind_value["CANCELLATION_POLICY_KIND_"+string(p)])
+	return pbenum.Value[catalogv1.CancellationPolicyKind](catalogv1.CancellationPolicyKind_value, "CANCELLATION_POLICY_KIND_", p)
 }
 
 func keyTypePB(k domain.KeyType) catalogv1.KeyType {
-	return catalogv1.KeyType(catalogv1.KeyType_value["KEY_TYPE_"+string(k)])
-}
-
-// enumName is a proto enum value's name without its prefix; "" for UNSPECIFIED.
-func enumName(v, prefix string) string {
-	if len(v) > len(prefix) && v[:len(prefix)] == prefix && v[len(prefix):] != "UNSPECIFIED" {
-		return v[len(prefix):]
-	}
-	return ""
+	return pbenum.Value[catalogv1.KeyType](catalogv1.KeyType_value, "KEY_TYPE_", k)
 }

@@ -42,9 +42,9 @@ type Store struct {
 // New returns the store over db. nextDue says when the lifecycle engine must next look at a
 // subscription (false: never); the store evaluates it on every insert and update.
 func New(db *store.DB, nextDue func(domain.Subscription) (time.Time, bool)) *Store {
-	s := &Store{db: db, nextDue: nextDue}
-	if db.Engine() == store.Postgres {
-		s.forUpdate, s.skipLocked = " FOR UPDATE", " FOR UPDATE SKIP LOCKED"
+	s := &Store{db: db, nextDue: nextDue, forUpdate: db.ForUpdate()}
+	if s.forUpdate != "" {
+		s.skipLocked = s.forUpdate + " SKIP LOCKED"
 	}
 	return s
 }
