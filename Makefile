@@ -70,6 +70,7 @@ test: ## everything: checks, unit + adapter tests (SQLite, PostgreSQL, Redis), e
 	$(MAKE) --no-print-directory checks; \
 	go test -count=1 -timeout $(TEST_TIMEOUT) $(UNIT_PKGS); \
 	$(MAKE) --no-print-directory images; \
+	$(MAKE) --no-print-directory bench-check; \
 	go test -count=1 -timeout $(TEST_TIMEOUT) ./e2e/...
 
 .PHONY: test-unit
@@ -89,11 +90,33 @@ down: ## stop the compose stack and remove its volumes
 	$(COMPOSE) down -v
 
 .PHONY: bench
-bench: ## performance figures: hot paths, orders through the whole saga, the lifecycle sweep over 100,000 subscriptions, key sealing and link checks, idle memory per service
+bench: ## the performance table (README "Measured"): every figure against the ceiling, written to bench/results/latest.json (about 8 minutes)
 	@env=$$(scripts/test-env.sh); eval "$$env"; \
-	go test -run '^$$' -bench . -benchmem -timeout 30m ./bench/... ./pkg/tenancy/... ./services/subscriptions/internal/app/ \
-		./services/keys/internal/sealing/
-	bench/idle-memory.sh
+	SKIP_DOCKER=1 scripts/build-images.sh >/dev/null; mkdir -p bench/results; raw=bench/results/latest.txt; \
+	go test -run '^$$' -bench '$(BENCH_SUITE)' -benchtime 1x -timeout 30m ./bench/ ./services/subscriptions/internal/app/ | tee $$raw; \
+	go test -run '^$$' -bench '$(BENCH_MICRO)' -benchmem ./bench/ ./pkg/tenancy/ ./services/keys/internal/sealing/ | tee -a $$raw; \
+	echo; go run ./bench/cmd/benchtable -json bench/results/latest.json < $$raw
+
+# The benchmarks of the table: each measures its whole set of phases in one invocation (-benchtime 1x).
+BENCH_SUITE := ^Benchmark(Ceiling|CatalogGetSku|AccessChecks|ListSubscriptions|Orders|OrdersScaling|ServiceMemory|LifecycleSweep)$$
+# Per-call benchmarks of the hot paths (token checks, tenancy caches, key sealing and links).
+BENCH_MICRO := ^Benchmark(VerifyToken|Authenticate|VerifyTokenFirstSight|CheckAccessCached|CheckAccessCachedParallel|CheckAccessUncached|AccessCached|AccessCachedParallel|RelationshipCached|RelationshipCachedParallel|AccessUncached|GenerateAndSeal|Open|SignLink|VerifyLink)$$
+
+.PHONY: bench-check
+bench-check: ## the benchmark harness as CI runs it: every benchmark once with tiny phases (the figures mean nothing), the table built
+	@env=$$(scripts/test-env.sh); eval "$$env"; \
+	raw=$$(mktemp); trap 'rm -f $$raw' EXIT; \
+	PARTNERHUB_BENCH_SHORT=1 PARTNERHUB_BENCH_SUBSCRIPTIONS=2000 go test -run '^$$' -bench '$(BENCH_SUITE)|^BenchmarkSoak$$' -benchtime 1x \
+		-timeout 10m ./bench/ ./services/subscriptions/internal/app/ > $$raw || { cat $$raw; exit 1; }; \
+	go run ./bench/cmd/benchtable -require < $$raw >/dev/null; \
+	echo "bench-check: every benchmark of make bench and make soak ran and reported"
+
+.PHONY: soak
+soak: ## 10 minutes at half the measured capacity: zero errors, RSS growth under 10 %, no goroutine growth (PARTNERHUB_SOAK_DURATION)
+	@env=$$(scripts/test-env.sh); eval "$$env"; \
+	SKIP_DOCKER=1 scripts/build-images.sh >/dev/null; out=$$(mktemp); trap 'rm -f $$out' EXIT; \
+	status=0; go test -run '^$$' -bench '^BenchmarkSoak$$' -benchtime 1x -timeout 40m ./bench/ 2>&1 | tee $$out || status=$$?; \
+	echo; grep -o 'soak: .*' $$out | tail -1; exit $$status
 
 .PHONY: clean
 clean: ## remove build output (not ./data)

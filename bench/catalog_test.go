@@ -81,8 +81,8 @@ func BenchmarkCatalogGetSku(b *testing.B) {
 
 func benchCatalogGetSku(b *testing.B, redisAddr string) {
 	workers := envInt(b, "PARTNERHUB_BENCH_WORKERS", 32)
-	rounds := envInt(b, "PARTNERHUB_BENCH_ROUNDS", 40)
-	phase := 250 * time.Millisecond
+	rounds := envInt(b, "PARTNERHUB_BENCH_ROUNDS", pick(40, 2))
+	phase := pick(250*time.Millisecond, 50*time.Millisecond)
 	if s := os.Getenv("PARTNERHUB_BENCH_PHASE"); s != "" {
 		d, err := time.ParseDuration(s)
 		if err != nil || d <= 0 {

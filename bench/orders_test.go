@@ -71,7 +71,7 @@ const (
 
 func benchOrders(b *testing.B, engine suiteEngine) {
 	clients := envInt(b, "PARTNERHUB_BENCH_ORDER_CLIENTS", 32)
-	phase := envDuration(b, "PARTNERHUB_BENCH_ORDER_PHASE", 10*time.Second)
+	phase := envDuration(b, "PARTNERHUB_BENCH_ORDER_PHASE", pick(10*time.Second, 500*time.Millisecond))
 	fixedRate := 0
 	if os.Getenv("PARTNERHUB_BENCH_ORDER_RATE") != "" {
 		fixedRate = envInt(b, "PARTNERHUB_BENCH_ORDER_RATE", 1)
@@ -212,9 +212,10 @@ type orderClient struct {
 
 // customerPool hands out customers round robin, at most ordersPerCustomer orders each.
 type customerPool struct {
-	ids  []string
-	next atomic.Int64
-	out  atomic.Pointer[time.Time] // when pick first found the capacity used up
+	ids   []string
+	limit int // orders in all; 0: ordersPerCustomer each
+	next  atomic.Int64
+	out   atomic.Pointer[time.Time] // when pick first found the capacity used up
 }
 
 // exhausted returns when the pool's capacity was used up, or zero.
@@ -230,7 +231,11 @@ func (p *customerPool) n() int { return len(p.ids) }
 // pick returns the customer of the next order, or false when the pool's capacity is used up.
 func (p *customerPool) pick() (string, bool) {
 	i := int(p.next.Add(1) - 1)
-	if i >= len(p.ids)*ordersPerCustomer {
+	limit := p.limit
+	if limit == 0 {
+		limit = len(p.ids) * ordersPerCustomer
+	}
+	if i >= limit {
 		now := time.Now()
 		p.out.CompareAndSwap(nil, &now)
 		return "", false

@@ -67,7 +67,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	n := sqliteMaxConns()
 	sdb.SetMaxOpenConns(n)
 	sdb.SetMaxIdleConns(n) // reopening a connection re-reads the schema: keep them.
-	return &DB{DB: sdb, engine: SQLite}, nil
+	return &DB{DB: sdb, engine: SQLite, stmts: &stmtCache{stmts: map[string]*sql.Stmt{}}}, nil
 }
 
 // openSQLiteMemory opens a private in-memory database that all connections of the pool share.
@@ -88,7 +88,7 @@ func openSQLiteMemory(ctx context.Context) (*DB, error) {
 		_ = sdb.Close()
 		return nil, fmt.Errorf("store: open in-memory SQLite: %w", err)
 	}
-	return &DB{DB: sdb, engine: SQLite, keep: keep}, nil
+	return &DB{DB: sdb, engine: SQLite, keep: keep, stmts: &stmtCache{stmts: map[string]*sql.Stmt{}}}, nil
 }
 
 // sqliteCode returns the extended result code of a SQLite error, or 0.
