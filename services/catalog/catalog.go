@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -182,6 +183,10 @@ func seedLoop(ctx context.Context, a *app.App, log *zap.Logger) {
 		case err == nil && seeded:
 			log.Info("seed catalog imported", zap.Int("products", sum.ProductsCreated),
 				zap.Int("skus", sum.SkusCreated), zap.Int("prices", sum.PricesSet))
+			// Parsing and checking the file leaves some 30 MB of garbage, which the runtime would
+			// keep resident for minutes (until GC cycles and its scavenger get to it): an idle
+			// catalog measured 43 MB against its 40 MB budget. Give it back now, once.
+			debug.FreeOSMemory()
 			return
 		case err == nil:
 			log.Info("seed catalog: the catalog is not empty; nothing imported")
