@@ -20,6 +20,7 @@ API_LOCK := proto/api-lock.binpb
 export COMPOSE_PROJECT_NAME ?= partnerhub
 COMPOSE := $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
 TEST_TIMEOUT ?= 20m
+FUZZTIME ?= 3s
 
 .PHONY: help
 help: ## this list
@@ -69,9 +70,14 @@ test: ## everything: checks, unit + adapter tests (SQLite, PostgreSQL, Redis), e
 	@env=$$(scripts/test-env.sh); eval "$$env"; \
 	$(MAKE) --no-print-directory checks; \
 	go test -count=1 -timeout $(TEST_TIMEOUT) $(UNIT_PKGS); \
+	$(MAKE) --no-print-directory fuzz FUZZTIME=2s; \
 	$(MAKE) --no-print-directory images; \
 	$(MAKE) --no-print-directory bench-check; \
 	go test -count=1 -timeout $(TEST_TIMEOUT) ./e2e/...
+
+.PHONY: fuzz
+fuzz: ## every fuzz target (keys, catalog import, IDs, money, ...) for FUZZTIME each (default 3s); corpus in testdata/fuzz
+	FUZZTIME="$(FUZZTIME)" scripts/fuzz.sh
 
 .PHONY: test-unit
 test-unit: ## unit and adapter tests only (needs Docker for the adapter tests)

@@ -53,6 +53,14 @@ func Parse(content []byte, f Format) (c domain.Catalog, v errs.Violations, reada
 			v.Add("content", "%v", err)
 			return domain.Catalog{}, v, false
 		}
+		root, err := jsonTree(content)
+		if err != nil { // checkJSON accepted it: cannot happen
+			v.Add("content", "%v", err)
+			return domain.Catalog{}, v, false
+		}
+		r := reader{}
+		c = r.catalog(root)
+		return c, r.v, true
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(content))
 	var root yaml.Node
@@ -107,6 +115,61 @@ func position(content []byte, off int64) string {
 	return fmt.Sprintf("line %d, column %d", line, col)
 }
 
+// jsonTree reads a JSON document that checkJSON accepted into the node tree the reader walks,
+// each node with its line and column. JSON is not handed to the YAML parser: it refuses some
+// RFC 8259 text (a surrogate-pair escape such as "\ud83d\ude00", which many JSON encoders write
+// for characters outside the BMP; a raw DEL) and reads some differently (a raw U+0085 in a
+// string is a YAML line break, read as a space).
+func jsonTree(content []byte) (*yaml.Node, error) {
+	dec := json.NewDecoder(bytes.NewReader(content))
+	dec.UseNumber()
+	var node func() (*yaml.Node, error)
+	node = func() (*yaml.Node, error) {
+		start := dec.InputOffset()
+		for start < int64(len(content)) && bytes.IndexByte([]byte(" \t\r\n,:"), content[start]) >= 0 {
+			start++
+		}
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		n := &yaml.Node{Kind: yaml.ScalarNode}
+		before := content[:start]
+		n.Line = bytes.Count(before, []byte("\n")) + 1
+		n.Column = utf8.RuneCount(before[bytes.LastIndexByte(before, '\n')+1:]) + 1
+		switch t := tok.(type) {
+		case json.Delim:
+			n.Kind, n.Tag = yaml.MappingNode, "!!map"
+			if t == '[' {
+				n.Kind, n.Tag = yaml.SequenceNode, "!!seq"
+			}
+			for dec.More() {
+				item, err := node() // in a mapping, keys and values alternate, as in YAML's
+				if err != nil {
+					return nil, err
+				}
+				n.Content = append(n.Content, item)
+			}
+			if _, err := dec.Token(); err != nil { // the closing delimiter
+				return nil, err
+			}
+		case string:
+			n.Tag, n.Value, n.Style = "!!str", t, yaml.DoubleQuotedStyle
+		case json.Number:
+			n.Tag, n.Value = "!!int", string(t)
+			if strings.ContainsAny(n.Value, ".eE") {
+				n.Tag = "!!float"
+			}
+		case bool:
+			n.Tag, n.Value = "!!bool", fmt.Sprint(t)
+		case nil:
+			n.Tag, n.Value = "!!null", "null"
+		}
+		return n, nil
+	}
+	return node()
+}
+
 func docOf(n *yaml.Node) *yaml.Node {
 	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
 		return n.Content[0]
@@ -120,6 +183,9 @@ type reader struct{ v errs.Violations }
 func where(n *yaml.Node) string { return fmt.Sprintf("line %d, column %d", n.Line, n.Column) }
 
 func (r *reader) add(loc string, n *yaml.Node, format string, args ...any) {
+	if loc == "" {
+		loc = "content" // the file as a whole, e.g. a list or a scalar instead of a mapping
+	}
 	r.v.Add(loc, "%s (%s)", fmt.Sprintf(format, args...), where(n))
 }
 

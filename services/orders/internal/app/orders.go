@@ -23,8 +23,8 @@ type Sagas interface {
 	NewRecord(s domain.Saga, p auth.Principal) SagaRecord
 	// Start runs the saga of a just stored order o with its record rec (as NewRecord made it,
 	// stored at version 1); offers are the catalog answers of the review, by line ID, so the saga
-	// need not ask again.
-	Start(o domain.Order, rec SagaRecord, offers map[string]Offer)
+	// need not ask again. It may wait for a free worker, no longer than ctx (the caller's).
+	Start(ctx context.Context, o domain.Order, rec SagaRecord, offers map[string]Offer)
 	// ApplyCancellation applies a just confirmed cancellation in the background (OR-4).
 	ApplyCancellation(orderID string)
 }
@@ -159,7 +159,7 @@ func (a *App) PlaceOrder(ctx context.Context, in PlaceInput) (domain.Order, erro
 		return domain.Order{}, fmt.Errorf("place order: %w", err)
 	}
 	rec.Version = 1
-	a.sagas.Start(o, rec, offers)
+	a.sagas.Start(ctx, o, rec, offers)
 	return o, nil
 }
 

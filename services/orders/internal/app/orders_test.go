@@ -166,7 +166,7 @@ func (f *fakeSagas) NewRecord(s domain.Saga, p auth.Principal) app.SagaRecord {
 	return app.SagaRecord{Saga: s, Principal: p, Version: 1}
 }
 
-func (f *fakeSagas) Start(o domain.Order, rec app.SagaRecord, offers map[string]app.Offer) {
+func (f *fakeSagas) Start(_ context.Context, o domain.Order, rec app.SagaRecord, offers map[string]app.Offer) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.started = append(f.started, o)
@@ -361,6 +361,41 @@ func TestValidateOrder_CA2_MarketRefusalPerLine(t *testing.T) {
 	}
 	if l := r.Lines[2]; len(l.Problems) != 1 || l.Problems[0].Reason != "TERM_NOT_ALLOWED" || l.Problems[0].Field != "lines[2].term" {
 		t.Errorf("line 2 problems %+v; want TERM_NOT_ALLOWED at lines[2].term", l.Problems)
+	}
+}
+
+// OR-1: amounts the catalog's bounds allow but an int64 of minor units cannot hold (10^15 per
+// period, 300 seats over three years) are a value problem at lines[i].quantity, not a total that
+// wraps around to a negative amount; PlaceOrder refuses them and stores nothing.
+func TestValidateOrder_OR1_AmountOutOfRange(t *testing.T) {
+	e := sqliteEnv(t)
+	e.catalog.setPrice(skuOnline, 1_000_000_000_000_000, 36_000_000_000_000_000)
+	r, err := e.app.ValidateOrder(agent(partner1), customer1, []domain.LineInput{perpetual(1), online(300)})
+	if err != nil {
+		t.Fatalf("ValidateOrder: %v", err)
+	}
+	if ps := r.Lines[1].Problems; len(ps) != 1 || ps[0].Reason != app.ReasonAmountOutOfRange || ps[0].Field != "lines[1].quantity" || !ps[0].Invalid {
+		t.Errorf("problems %+v; want AMOUNT_OUT_OF_RANGE at lines[1].quantity", ps)
+	}
+	if len(r.Lines[0].Problems) != 0 {
+		t.Errorf("line 0 problems %+v; want none", r.Lines[0].Problems)
+	}
+	// Each line fits on its own (7.2 × 10^18 and 3.6 × 10^18), but not both in one order's total.
+	e.catalog.setPrice(skuPlan, 1_000_000_000_000_000, 36_000_000_000_000_000)
+	plan := domain.LineInput{SkuID: skuPlan, Quantity: 100, Term: domain.TermP1Y, Plan: domain.PlanMonthly}
+	r, err = e.app.ValidateOrder(agent(partner1), customer1, []domain.LineInput{online(200), plan})
+	if err != nil {
+		t.Fatalf("ValidateOrder: %v", err)
+	}
+	if ps := r.Lines[1].Problems; len(ps) != 1 || ps[0].Reason != app.ReasonAmountOutOfRange {
+		t.Errorf("second line problems %+v; want AMOUNT_OUT_OF_RANGE (the order's term total overflows)", ps)
+	}
+	_, err = e.app.PlaceOrder(agent(partner1), placeInput(customer1, online(300)))
+	if ee, ok := errs.As(err); !ok || ee.Kind != errs.InvalidArgument || ee.Reason != app.ReasonAmountOutOfRange {
+		t.Fatalf("PlaceOrder = %v; want INVALID_ARGUMENT AMOUNT_OUT_OF_RANGE", err)
+	}
+	if n := len(e.allOrders()); n != 0 {
+		t.Fatalf("%d orders stored; want none", n)
 	}
 }
 

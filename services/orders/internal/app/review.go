@@ -16,6 +16,9 @@ const (
 	ReasonOfferNotAllowed      errs.Reason = "OFFER_NOT_ALLOWED"      // CA-3
 	ReasonPriceNotFound        errs.Reason = "PRICE_NOT_FOUND"
 	ReasonTenantLimit          errs.Reason = "TENANT_SUBSCRIPTION_LIMIT" // SU-13
+	// ReasonAmountOutOfRange is orders' own: the line's amounts or the order's totals would not
+	// fit the int64 of minor units an order keeps (checkAmounts).
+	ReasonAmountOutOfRange errs.Reason = "AMOUNT_OUT_OF_RANGE"
 )
 
 // Problem is one thing that would make an order fail, found by the review (ValidateOrder, and
@@ -188,10 +191,37 @@ func (a *App) review(ctx context.Context, partnerID, customerID string, lines []
 		}
 		r.Lines[i] = lr
 	}
+	r.checkAmounts()
 	if err := a.checkCapacity(ctx, &r); err != nil {
 		return Review{}, err
 	}
 	return r, nil
+}
+
+// checkAmounts adds AMOUNT_OUT_OF_RANGE to a priced line whose amounts, or the order's totals
+// with it, do not fit the int64 of minor units that orders and the ledger keep: the catalog's
+// bounds (10^15 minor units per period, any int32 maximum quantity) allow such an order, and
+// without the check its total would wrap around to a negative amount.
+func (r *Review) checkAmounts() {
+	var first, term domain.Money
+	for i := range r.Lines {
+		lr := &r.Lines[i]
+		if !lr.Priced {
+			continue
+		}
+		p, ok1 := lr.Offer.Price.PerPeriod.TimesExact(lr.Input.Quantity)
+		t, ok2 := lr.Offer.Price.PerTerm.TimesExact(lr.Input.Quantity)
+		f, ok3 := first.PlusExact(p)
+		tt, ok4 := term.PlusExact(t)
+		if !(ok1 && ok2 && ok3 && ok4) {
+			lr.Problems = append(lr.Problems, Problem{Reason: ReasonAmountOutOfRange,
+				Field:    fmt.Sprintf("lines[%d].quantity", i),
+				Message:  fmt.Sprintf("%d × the SKU's price is more than an order can hold", lr.Input.Quantity),
+				Metadata: map[string]string{"sku_id": lr.Input.SkuID}, Invalid: true})
+			continue
+		}
+		first, term = f, tt
+	}
 }
 
 // checkCapacity adds TENANT_SUBSCRIPTION_LIMIT when the order's subscriptions (every line but

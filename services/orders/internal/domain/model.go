@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"math"
 	"time"
 
 	"github.com/partnerhub/partnerhub/pkg/errs"
@@ -201,6 +202,27 @@ func (m Money) Times(q int32) Money { return Money{Minor: m.Minor * int64(q), Cu
 // Plus is m + o, in o's currency when m has none yet (a sum starting from zero); the amounts of
 // one order share its market's currency.
 func (m Money) Plus(o Money) Money { return Money{Minor: m.Minor + o.Minor, Currency: o.Currency} }
+
+// TimesExact is Times, false when the product does not fit an int64. The catalog allows a period
+// price of up to 10^15 minor units and any int32 maximum quantity, so a large order can overflow:
+// the review refuses it (AMOUNT_OUT_OF_RANGE) before any amount is shown or stored, and Times and
+// Plus are then exact for every stored order.
+func (m Money) TimesExact(q int32) (Money, bool) {
+	p := m.Minor * int64(q)
+	if q != 0 && (p/int64(q) != m.Minor || (m.Minor == math.MinInt64 && q == -1)) {
+		return Money{}, false
+	}
+	return Money{Minor: p, Currency: m.Currency}, true
+}
+
+// PlusExact is Plus, false when the sum does not fit an int64.
+func (m Money) PlusExact(o Money) (Money, bool) {
+	s := m.Minor + o.Minor
+	if (o.Minor > 0 && s < m.Minor) || (o.Minor < 0 && s > m.Minor) {
+		return Money{}, false
+	}
+	return Money{Minor: s, Currency: o.Currency}, true
+}
 
 // FirstChargeTotal is the sum of the lines' billing-period amounts: the order's first charge.
 func (o Order) FirstChargeTotal() Money {

@@ -377,8 +377,8 @@ type parkedSagas struct{}
 func (parkedSagas) NewRecord(s domain.Saga, p auth.Principal) app.SagaRecord {
 	return app.SagaRecord{Saga: s, Principal: p, Version: 1}
 }
-func (parkedSagas) Start(domain.Order, app.SagaRecord, map[string]app.Offer) {}
-func (parkedSagas) ApplyCancellation(string)                                 {}
+func (parkedSagas) Start(context.Context, domain.Order, app.SagaRecord, map[string]app.Offer) {}
+func (parkedSagas) ApplyCancellation(string)                                                  {}
 
 // env is one test's world.
 type env struct {

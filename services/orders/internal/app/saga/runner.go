@@ -113,27 +113,30 @@ func (r *Runner) NewRecord(s domain.Saga, p auth.Principal) app.SagaRecord {
 }
 
 // Start implements app.Sagas: the saga runs in the background, leased already. When every
-// worker is busy it waits for one (PlaceOrder feels the backpressure), since the order's lease
-// keeps the recovery loop away for a while.
-func (r *Runner) Start(o domain.Order, rec app.SagaRecord, offers map[string]app.Offer) {
-	r.spawn(o.ID, true, func(ctx context.Context) error {
+// worker is busy it waits for one (PlaceOrder feels the backpressure), but no longer than the
+// caller's ctx: then the order stays PROVISIONING and the recovery loop resumes its saga once
+// the lease has run out. (A soak under overload had a PlaceOrder wait two minutes for a worker.)
+func (r *Runner) Start(ctx context.Context, o domain.Order, rec app.SagaRecord, offers map[string]app.Offer) {
+	r.spawn(ctx, o.ID, true, func(ctx context.Context) error {
 		return r.drive(ctx, &run{rec: rec, order: o, offers: offers})
 	})
 }
 
 // ApplyCancellation implements app.Sagas.
 func (r *Runner) ApplyCancellation(orderID string) {
-	r.spawn(orderID, false, func(ctx context.Context) error { return r.applyCancellation(ctx, orderID) })
+	r.spawn(context.Background(), orderID, false, func(ctx context.Context) error { return r.applyCancellation(ctx, orderID) })
 }
 
 // spawn runs fn for the order in a worker unless the order already has one here. When every
-// worker is busy it waits for one if wait is set; otherwise it leaves the order to the recovery
-// loop's next poll.
-func (r *Runner) spawn(orderID string, wait bool, fn func(context.Context) error) bool {
+// worker is busy it waits for one if wait is set, until waitCtx ends; otherwise it leaves the
+// order to the recovery loop's next poll.
+func (r *Runner) spawn(waitCtx context.Context, orderID string, wait bool, fn func(context.Context) error) bool {
 	if wait {
 		select {
 		case r.sem <- struct{}{}:
 		case <-r.ctx.Done():
+			return false
+		case <-waitCtx.Done():
 			return false
 		}
 	} else {
@@ -195,7 +198,7 @@ func (r *Runner) recover(ctx context.Context) {
 		r.opts.Log.Warn("list due sagas", zap.Error(err))
 	}
 	for _, id := range ids {
-		r.spawn(id, false, func(ctx context.Context) error { return r.resume(ctx, id) })
+		r.spawn(ctx, id, false, func(ctx context.Context) error { return r.resume(ctx, id) })
 	}
 	ids, err = r.store.PendingCancellations(ctx, r.opts.Workers)
 	if err != nil && ctx.Err() == nil {

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/partnerhub/partnerhub/pkg/auth"
 	"github.com/partnerhub/partnerhub/pkg/errs"
 	"github.com/partnerhub/partnerhub/pkg/testkit"
@@ -1006,4 +1008,40 @@ func serviceOf(c call) domain.Service {
 		return domain.ServiceSubscriptions
 	}
 	return domain.ServiceKeys
+}
+
+// OR-7: when every worker of the replica is busy, PlaceOrder waits for one no longer than its
+// caller's context: the order is stored and answered PROVISIONING, and the recovery loop runs
+// its saga once the lease has run out (a soak under overload had PlaceOrder wait minutes).
+func TestRunner_OR7_BusyWorkersDoNotHoldPlaceOrder(t *testing.T) {
+	e := newEnv(t, testkit.SQLiteDSN(t))
+	const lease = 30 * time.Second
+	release := make(chan struct{})
+	var blocked atomic.Bool
+	e.peers.during = func(ctx context.Context, c call) {
+		if c.Op == "provision" && blocked.CompareAndSwap(false, true) {
+			select { // the first order's saga holds the only worker
+			case <-release:
+			case <-ctx.Done():
+			}
+		}
+	}
+	r := e.runner("a", nil, saga.Options{Workers: 1, Lease: lease})
+	e.start(r)
+	a := e.app(r)
+	first := e.place(a, onlineLine())
+	waitFor(t, "the first saga to hold the worker", blocked.Load)
+
+	ctx, cancel := context.WithTimeout(partnerCtx(), 50*time.Millisecond)
+	defer cancel()
+	second, err := a.PlaceOrder(ctx, app.PlaceInput{PlaceOrderInput: domain.PlaceOrderInput{RequestID: uuid.NewString(),
+		CustomerID: customerID, Lines: []domain.LineInput{onlineLine()}}})
+	if err != nil || second.State != domain.OrderProvisioning {
+		t.Fatalf("PlaceOrder with every worker busy = %s, %v; want the order, PROVISIONING", second.State, err)
+	}
+
+	close(release)
+	e.waitOrder(first.ID, "COMPLETED", settledAs(domain.OrderCompleted))
+	e.wall.Advance(lease + time.Second) // the second order's lease runs out: recovery takes it
+	e.waitOrder(second.ID, "COMPLETED", settledAs(domain.OrderCompleted))
 }
