@@ -62,8 +62,12 @@ check-gen: ## fail when gen/ differs from a fresh generation
 vet: ## go vet every module
 	go vet $(UNIT_PKGS) ./e2e/...
 
+.PHONY: lint-go
+lint-go: ## staticcheck and golangci-lint (.golangci.yml) over every workspace module
+	scripts/lint-go.sh
+
 .PHONY: checks
-checks: lint breaking check-gen vet ## contract and static checks
+checks: lint breaking check-gen vet lint-go ## contract and static checks: buf, generated code, go vet, staticcheck, golangci-lint
 
 .PHONY: test
 test: ## everything: checks, unit + adapter tests (SQLite, PostgreSQL, Redis), e2e in containers

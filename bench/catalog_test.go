@@ -451,13 +451,20 @@ func seedSkuIDs(b *testing.B) []string {
 // freeAddrs returns n local addresses free at the time of the call.
 func freeAddrs(b *testing.B, n int) []string {
 	b.Helper()
-	var addrs []string
+	// Every listener stays open until all n are taken, so that the n addresses differ.
+	ls := make([]net.Listener, 0, n)
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	addrs := make([]string, 0, n)
 	for range n {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer l.Close()
+		ls = append(ls, l)
 		addrs = append(addrs, l.Addr().String())
 	}
 	return addrs

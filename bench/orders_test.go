@@ -226,8 +226,6 @@ func (p *customerPool) exhausted() time.Time {
 	return time.Time{}
 }
 
-func (p *customerPool) n() int { return len(p.ids) }
-
 // pick returns the customer of the next order, or false when the pool's capacity is used up.
 func (p *customerPool) pick() (string, bool) {
 	i := int(p.next.Add(1) - 1)

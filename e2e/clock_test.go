@@ -158,6 +158,13 @@ func (s *Stack) Stop(ctx context.Context, name string) error {
 // It returns once the service answers gRPC health with SERVING on Conn(name), which now talks to
 // the new container (its mapped host port may have changed).
 func (s *Stack) Start(ctx context.Context, name string) error {
+	return s.StartWithEnv(ctx, name, nil)
+}
+
+// StartWithEnv is Start with some environment settings replaced or added (env, e.g.
+// PARTNERHUB_ORDERS_KEYS_ADDR pointing at a fault test's proxy). The settings hold for this
+// container only: the next Stop or Kill and Start brings the service back as the stack runs it.
+func (s *Stack) StartWithEnv(ctx context.Context, name string, env map[string]string) error {
 	s.clockMu.Lock()
 	defer s.clockMu.Unlock()
 	s.mu.Lock()
@@ -171,7 +178,7 @@ func (s *Stack) Start(ctx context.Context, name string) error {
 	}
 	i := slices.IndexFunc(specs, func(sp svcSpec) bool { return sp.name == name })
 	sp := specs[i]
-	c, err := startService(ctx, s.net, s.image(name), sp, at)
+	c, err := startService(ctx, s.net, s.image(name), sp, at, env)
 	if c != nil {
 		s.mu.Lock()
 		s.containers = append(s.containers, c) // terminated with the stack even if it failed
@@ -188,6 +195,7 @@ func (s *Stack) Start(ctx context.Context, name string) error {
 	s.retired[name] = append(s.retired[name], old)
 	s.services[name] = c
 	delete(s.down, name)
+	s.custom[name] = len(env) > 0
 	r := s.resolvers[name]
 	s.mu.Unlock()
 	r.UpdateState(resolver.State{Addresses: []resolver.Address{{Addr: host}}})
@@ -197,24 +205,32 @@ func (s *Stack) Start(ctx context.Context, name string) error {
 	if isFakeClocked(name) {
 		resp, err := testingv1.NewClockServiceClient(s.Conn(name)).GetTime(ctx, &testingv1.GetTimeRequest{})
 		if err != nil || !resp.GetNow().AsTime().Equal(at) {
-			return fmt.Errorf("start %s: its fake clock says %v (%v); want the stack's %v", name, resp.GetNow().AsTime(), err, at)
+			return fmt.Errorf("start %s: its fake clock says %v (%w); want the stack's %v", name, resp.GetNow().AsTime(), err, at)
 		}
 	}
 	return nil
 }
 
-// Restore makes sure, when the test ends, that the named service runs again: a fault test that
-// fails between Kill (or Stop) and Start would otherwise leave it down for every later test.
+// Restore makes sure, when the test ends, that the named service runs again as the stack runs
+// it: a fault test that fails between Kill (or Stop) and Start would otherwise leave it down for
+// every later test, and one started with StartWithEnv is killed and started with the stack's
+// settings.
 func (s *Stack) Restore(t testing.TB, name string) {
 	t.Cleanup(func() {
 		s.mu.Lock()
-		down := s.down[name]
+		down, custom := s.down[name], s.custom[name]
 		s.mu.Unlock()
-		if !down {
+		if !down && !custom {
 			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
+		if !down {
+			if err := s.Kill(ctx, name); err != nil {
+				t.Errorf("restore %s after the test: %v", name, err)
+				return
+			}
+		}
 		if err := s.Start(ctx, name); err != nil {
 			t.Errorf("restore %s after the test: %v", name, err)
 		}
@@ -250,7 +266,7 @@ func waitNotRunning(ctx context.Context, c testcontainers.Container) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("still running after 30 s (%v)", err)
+			return fmt.Errorf("still running after 30 s (%w)", err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -268,7 +284,7 @@ func waitServing(ctx context.Context, s *Stack, name string) error {
 			return nil
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			return fmt.Errorf("gRPC health not SERVING after 60 s: %v, %v", resp.GetStatus(), err)
+			return fmt.Errorf("gRPC health not SERVING after 60 s: %v, %w", resp.GetStatus(), err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -72,14 +73,14 @@ func callEmpty(ctx context.Context, conn *grpc.ClientConn, method string, md pro
 	if err != nil {
 		return status.Code(err)
 	}
-	if err := stream.SendMsg(req); err != nil && err != io.EOF {
+	if err := stream.SendMsg(req); err != nil && !errors.Is(err, io.EOF) {
 		return status.Code(err)
 	}
 	if err := stream.CloseSend(); err != nil {
 		return status.Code(err)
 	}
 	// The first answer (a message or the final status) shows whether a handler runs.
-	if err := stream.RecvMsg(resp); err != nil && err != io.EOF {
+	if err := stream.RecvMsg(resp); err != nil && !errors.Is(err, io.EOF) {
 		return status.Code(err)
 	}
 	return codes.OK

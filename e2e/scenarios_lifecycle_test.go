@@ -15,8 +15,6 @@ import (
 // (subscriptions_test.go). This file adds the reminders of an autorenewing subscription across
 // two terms, with clock jumps over several due dates at once.
 
-const evRenewed = subscriptionsv1.SubscriptionEventType_SUBSCRIPTION_EVENT_TYPE_RENEWED
-
 // TestE2E_RenewalRemindersOncePerTerm_SU3: the partner of record gets the renewal reminders 60,
 // 30, 7 and 1 day before the end of each term, exactly once each (SU-3), on its events feed. The
 // clock first jumps from the purchase straight to one day before the end: the four reminders due

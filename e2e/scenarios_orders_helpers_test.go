@@ -377,9 +377,6 @@ func retryUnavailable[T any](ctx context.Context, fn func(ctx context.Context) (
 	}
 }
 
-// invoiceMonth is the "YYYY-MM" of t (UTC).
-func invoiceMonth(t time.Time) string { return t.UTC().Format("2006-01") }
-
 // nextInvoiceMonth is the month after t's (UTC): where a cancellation credit goes (OR-3, BI-3).
 func nextInvoiceMonth(t time.Time) string {
 	u := t.UTC()

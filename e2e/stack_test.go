@@ -3,7 +3,8 @@
 // them over their public gRPC APIs like a client would. orders, subscriptions and keys run on fake
 // clocks (--fake-clock) that start at the same instant and that tests move together with
 // Stack.Advance / Stack.AdvanceTo (partnerhub.testing.v1.ClockService); tokens live on wall time.
-// Fault tests take services down and up again with Stack.Kill, Stack.Stop and Stack.Start (clock.go).
+// Fault tests take services down and up again with Stack.Kill, Stack.Stop and Stack.Start (clock.go),
+// and PostgreSQL or Redis with Stack.StopInfra and Stack.StartInfra (infra_test.go).
 //
 // Images: partnerhub/<svc>:dev (`make images`; PARTNERHUB_IMAGE_REPO / PARTNERHUB_IMAGE_TAG
 // override), PARTNERHUB_TEST_POSTGRES_IMAGE (postgres:16-alpine) and PARTNERHUB_TEST_REDIS_IMAGE
@@ -14,6 +15,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -84,7 +86,8 @@ type Stack struct {
 	image      func(name string) string
 	net        *testcontainers.DockerNetwork
 	pg         *postgres.PostgresContainer
-	clockStart time.Time // the instant every fake clock started at (PARTNERHUB_<SVC>_FAKE_CLOCK_START)
+	redis      *tcredis.RedisContainer // the catalog's cache (infra_test.go stops and starts it)
+	clockStart time.Time               // the instant every fake clock started at (PARTNERHUB_<SVC>_FAKE_CLOCK_START)
 
 	clockMu    sync.Mutex                            // serialises clock moves and Kill / Stop / Start (clock_test.go)
 	mu         sync.Mutex                            // guards the fields below
@@ -93,6 +96,7 @@ type Stack struct {
 	services   map[string]testcontainers.Container   // the partnerhub services by name (current container)
 	retired    map[string][]testcontainers.Container // earlier containers of a service, oldest first
 	down       map[string]bool                       // killed or stopped, not started again yet
+	custom     map[string]bool                       // running with StartWithEnv's settings, not the stack's
 	now        time.Time                             // the fake clocks' time as the stack last set it
 	containers []testcontainers.Container
 }
@@ -173,7 +177,7 @@ func TestMain(m *testing.M) {
 
 func setDefault(k, v string) {
 	if _, ok := os.LookupEnv(k); !ok {
-		os.Setenv(k, v)
+		_ = os.Setenv(k, v) // fails only for an invalid name; ours are constants
 	}
 }
 
@@ -196,7 +200,7 @@ func startStack(ctx context.Context) (*Stack, error) {
 		image: func(name string) string { return repo + name + ":" + tag },
 		conns: map[string]*grpc.ClientConn{}, resolvers: map[string]*manual.Resolver{},
 		services: map[string]testcontainers.Container{}, retired: map[string][]testcontainers.Container{},
-		down: map[string]bool{}}
+		down: map[string]bool{}, custom: map[string]bool{}}
 	initSQL, err := filepath.Abs("../deploy/docker/postgres-init/01-databases.sql")
 	if err != nil {
 		return s, err
@@ -224,6 +228,7 @@ func startStack(ctx context.Context) (*Stack, error) {
 		s.containers = append(s.containers, s.pg)
 	}
 	if redisC != nil {
+		s.redis = redisC
 		s.containers = append(s.containers, redisC)
 	}
 	if err != nil {
@@ -263,7 +268,9 @@ func startStack(ctx context.Context) (*Stack, error) {
 }
 
 // startService starts one service container; a fake-clocked one starts its clock at clockAt.
-func startService(ctx context.Context, nw *testcontainers.DockerNetwork, image string, sp svcSpec, clockAt time.Time) (testcontainers.Container, error) {
+// overrides, if given, replace or add environment settings (a fault test pointing orders at a
+// proxy, Stack.StartWithEnv).
+func startService(ctx context.Context, nw *testcontainers.DockerNetwork, image string, sp svcSpec, clockAt time.Time, overrides ...map[string]string) (testcontainers.Container, error) {
 	prefix := "PARTNERHUB_" + strings.ToUpper(sp.name) + "_"
 	e := map[string]string{
 		prefix + "DATABASE_URL": fmt.Sprintf("postgres://%[1]s:%[1]s@postgres:5432/%[1]s?sslmode=disable", sp.name),
@@ -316,6 +323,9 @@ func startService(ctx context.Context, nw *testcontainers.DockerNetwork, image s
 		// it with a handful of subscriptions (e2eTenantLimit, scenarios_transfer_test.go). Every
 		// other test stays far below it with customers of its own.
 		e[prefix+"TENANT_LIMIT"] = strconv.Itoa(e2eTenantLimit)
+	}
+	for _, o := range overrides {
+		maps.Copy(e, o)
 	}
 	grpcPort, adminPort := fmt.Sprintf("%d/tcp", sp.grpc), fmt.Sprintf("%d/tcp", sp.admi)
 	return testcontainers.GenericContainer(ctx, testcontainers.GenericContainerRequest{

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -174,7 +175,7 @@ func (f *matrixFixture) completedOrder(ctx context.Context, t *testing.T) string
 	var last *ordersv1.Order
 	for {
 		snap, err := stream.Recv()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
@@ -1018,7 +1019,7 @@ func watchOrderOnce(ctx context.Context, c ordersv1.OrderServiceClient, id strin
 		return err
 	}
 	for {
-		if _, err := stream.Recv(); err == io.EOF {
+		if _, err := stream.Recv(); errors.Is(err, io.EOF) {
 			return nil
 		} else if err != nil {
 			return err
@@ -1129,8 +1130,8 @@ func renderMatrix(rows []matrixRow) string {
 	b.WriteString("\n")
 	var notes []string
 	for _, r := range rows {
-		_, name, _ := strings.Cut(r.method, "/")
-		svc := r.method[strings.LastIndex(r.method[:strings.Index(r.method, "/")], ".")+1 : strings.Index(r.method, "/")]
+		full, name, _ := strings.Cut(r.method, "/")
+		svc := full[strings.LastIndex(full, ".")+1:]
 		target := r.target
 		if target == "" {
 			target = "—"

@@ -99,18 +99,18 @@ func TestDelegatedAdminLifecycle_DA5_DA6(t *testing.T) {
 	}
 	eventually("identity allows delegated user administration", func() bool { return createUser() == nil })
 
-	s.clock.Set(end.Add(-30 * day))
+	setClock(t, s, end.Add(-30*day))
 	if got := get(r.GetRelationshipId()).GetState(); got != delegatedadminv1.RelationshipState_RELATIONSHIP_STATE_EXPIRING {
 		t.Fatalf("30 days before the end: %v, want EXPIRING", got)
 	}
 	if !access().GetAllowed() {
 		t.Fatal("EXPIRING must still grant its roles")
 	}
-	s.clock.Set(end.Add(-time.Second))
+	setClock(t, s, end.Add(-time.Second))
 	if !access().GetAllowed() {
 		t.Fatal("one second before the end: denied")
 	}
-	s.clock.Set(end)
+	setClock(t, s, end)
 	if got := get(r.GetRelationshipId()).GetState(); got != delegatedadminv1.RelationshipState_RELATIONSHIP_STATE_EXPIRED {
 		t.Fatalf("at the end: %v, want EXPIRED", got)
 	}
@@ -121,7 +121,7 @@ func TestDelegatedAdminLifecycle_DA5_DA6(t *testing.T) {
 	// A 30-day grant with auto-extend: at its end it runs on for 180 days.
 	r = offerAndApprove(30, 180)
 	end = r.GetEndTime().AsTime()
-	s.clock.Set(end.Add(time.Second))
+	setClock(t, s, end.Add(time.Second))
 	got := get(r.GetRelationshipId())
 	if got.GetState() != delegatedadminv1.RelationshipState_RELATIONSHIP_STATE_ACTIVE || !got.GetEndTime().AsTime().Equal(end.Add(180*day)) || got.GetExtendCount() != 1 {
 		t.Fatalf("after the end with auto-extend: state %v end %v extensions %d; want ACTIVE, %v, 1",
@@ -140,5 +140,13 @@ func TestDelegatedAdminLifecycle_DA5_DA6(t *testing.T) {
 	}
 	if a := access(); a.GetAllowed() || a.GetDenialReason() != delegatedadminv1.AccessDenialReason_ACCESS_DENIAL_REASON_EXPIRED {
 		t.Fatalf("after termination: %v, want denied EXPIRED", a)
+	}
+}
+
+// setClock moves the shared fake clock forward to at.
+func setClock(t *testing.T, s *tenancySuite, at time.Time) {
+	t.Helper()
+	if _, err := s.clock.Set(at); err != nil {
+		t.Fatalf("set the clock to %v: %v", at, err)
 	}
 }

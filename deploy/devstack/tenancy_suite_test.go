@@ -356,7 +356,7 @@ func freeAddrs(n int) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		defer l.Close()
+		defer l.Close() //nolint:revive,gocritic // every listener stays open until all n ports are taken, so they differ
 		addrs = append(addrs, l.Addr().String())
 	}
 	return addrs, nil

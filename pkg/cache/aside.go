@@ -417,7 +417,8 @@ func (a *Aside) tryRecover() bool {
 	// interval by much when they are long.
 	ctx, cancel := context.WithTimeout(context.Background(), max(a.retry, time.Second))
 	defer cancel()
-	op, err := "probe", error(nil)
+	op := "probe"
+	var err error
 	switch {
 	case flushAll != 0:
 		op, err = "flush", a.c.FlushGuarded(ctx)

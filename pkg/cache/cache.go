@@ -25,7 +25,7 @@ func Jitter(ttl time.Duration, fraction float64) time.Duration {
 		return ttl
 	}
 	spread := float64(ttl) * fraction
-	return time.Duration(float64(ttl) - spread + 2*spread*rand.Float64())
+	return time.Duration(float64(ttl) - spread + 2*spread*rand.Float64()) //nolint:gosec // G404: TTL jitter, not a secret
 }
 
 // Versioned is what Aside needs of a cache on top of Cache: guarded values, each with a

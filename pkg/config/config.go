@@ -133,9 +133,10 @@ func (l *Loader) Parse(args []string) error {
 	return errors.Join(l.errs...)
 }
 
-// Usage writes every setting with its environment variable and default.
+// Usage writes every setting with its environment variable and default. It is help text for a
+// terminal: a write that fails has nobody to tell.
 func (l *Loader) Usage(w io.Writer) {
 	for _, s := range l.vars {
-		fmt.Fprintf(w, "  %-22s %-40s %s (default %q)\n", s.Flag, s.Env, s.Usage, s.Default)
+		_, _ = fmt.Fprintf(w, "  %-22s %-40s %s (default %q)\n", s.Flag, s.Env, s.Usage, s.Default)
 	}
 }

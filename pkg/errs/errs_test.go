@@ -466,11 +466,11 @@ func TestFromError_PassThroughAndForeignDomain(t *testing.T) {
 		t.Error("FromError(nil) != nil")
 	}
 	plain := errors.New("not a status")
-	if got := errs.FromError(plain); got != plain {
+	if got := errs.FromError(plain); got != plain { //nolint:errorlint // the very error must come back, not one wrapping it
 		t.Errorf("FromError(plain) = %v, want it unchanged", got)
 	}
 	own := errs.NotFoundf("sku", "x")
-	if got := errs.FromError(own); got != error(own) {
+	if got := errs.FromError(own); got != error(own) { //nolint:errorlint // the very error must come back, not one wrapping it
 		t.Errorf("FromError(*Error) = %v, want it unchanged", got)
 	}
 

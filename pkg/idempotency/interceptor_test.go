@@ -52,7 +52,7 @@ func (f *fixture) handler(_ context.Context, req any) (any, error) {
 	r := req.(*identityv1.DisableUserRequest)
 	// The response depends on the run, so a replay is distinguishable from a second run.
 	return &identityv1.DisableUserResponse{User: &identityv1.User{
-		UserId: r.GetUserId(), DisplayName: "run " + string(rune('0'+n)), Etag: r.GetEtag()}}, nil
+		UserId: r.GetUserId(), DisplayName: "run " + string('0'+n), Etag: r.GetEtag()}}, nil
 }
 
 func (f *fixture) call(ctx context.Context, req proto.Message) (*identityv1.DisableUserResponse, error) {

@@ -154,13 +154,13 @@ func New(cfg Config) (*Server, error) {
 	authn.SetPolicy(policy)
 	metrics.InitializeMetrics(gs)
 
-	lis, err := net.Listen("tcp", cfg.GRPCAddr)
+	lis, err := net.Listen("tcp", cfg.GRPCAddr) //nolint:noctx // New has no context, and a listen does not block
 	if err != nil {
 		return nil, fmt.Errorf("%s: listen on gRPC address %q: %w", cfg.Name, cfg.GRPCAddr, err)
 	}
 	s := &Server{cfg: cfg, grpc: gs, health: hs, lis: lis}
 	if cfg.AdminAddr != "" {
-		al, err := net.Listen("tcp", cfg.AdminAddr)
+		al, err := net.Listen("tcp", cfg.AdminAddr) //nolint:noctx // as the gRPC listener above
 		if err != nil {
 			lis.Close()
 			return nil, fmt.Errorf("%s: listen on admin address %q: %w", cfg.Name, cfg.AdminAddr, err)

@@ -15,7 +15,8 @@ import (
 
 func scanID(row store.Scanner) (string, error) {
 	var id string
-	return id, row.Scan(&id)
+	err := row.Scan(&id)
+	return id, err
 }
 
 // The query builders number their placeholders after those already in the Args, and add no
@@ -189,7 +190,7 @@ func TestReadSnapshot(t *testing.T) {
 			t.Errorf("balance after read-only write = %d, %v", bal, err)
 		}
 		sentinel := errors.New("sentinel")
-		if err := db.ReadSnapshot(ctx, func(store.Querier) error { return sentinel }); err != sentinel {
+		if err := db.ReadSnapshot(ctx, func(store.Querier) error { return sentinel }); err != sentinel { //nolint:errorlint // the very error must come back, not one wrapping it
 			t.Errorf("ReadSnapshot = %v, want fn's error as is", err)
 		}
 		cancelled, cancel := context.WithCancel(ctx)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -19,6 +20,15 @@ const (
 	pgMaxOpenConns    = 12
 	pgMaxIdleConns    = 6
 	pgConnMaxIdleTime = 5 * time.Minute
+	// pgConnectTimeout bounds one attempt to open a connection (name resolution, dial and
+	// startup handshake, per host) when the DSN sets no connect_timeout. Without it an attempt
+	// whose DNS answer or SYN is lost (a database container being torn down while its name
+	// still resolves, a resolver that drops a query: Go's waits 5 s, a host that drops
+	// packets) waits out the caller's whole deadline: every request that needs a new connection
+	// hangs instead of failing fast with UNAVAILABLE (e2e
+	// TestE2E_Fault_PostgresRestartedUnderLoad_FailsFastThenRecovers). A connection on a local
+	// network opens in milliseconds; 2 s stays well under the 5 s deadlines callers use.
+	pgConnectTimeout = 2 * time.Second
 )
 
 func openPostgres(dsn string) (*DB, error) {
@@ -27,11 +37,23 @@ func openPostgres(dsn string) (*DB, error) {
 		// The parse error may quote the DSN, password included.
 		return nil, fmt.Errorf("store: invalid PostgreSQL DSN %s", redact(dsn))
 	}
-	sdb := stdlib.OpenDB(*cfg, stdlib.OptionAfterConnect(func(_ context.Context, c *pgx.Conn) error {
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = pgConnectTimeout
+	}
+	// pgx resolves host names before it starts the connect timeout, with the caller's context
+	// only: a lost DNS answer would hold the request for Go's resolver timeout (5 s) or its whole
+	// deadline. Passing the name through makes the dialer resolve it within the timeout. (pgx
+	// then dials one address per host rather than trying each A record in turn with its
+	// target_session_attrs check; list several hosts in the DSN for that.)
+	cfg.LookupFunc = func(_ context.Context, host string) ([]string, error) { return []string{host}, nil }
+	connector := stdlib.GetConnector(*cfg, stdlib.OptionAfterConnect(func(_ context.Context, c *pgx.Conn) error {
 		// TIMESTAMP columns: convert to UTC instead of dropping the zone (see utcTimestampCodec).
 		c.TypeMap().RegisterType(&pgtype.Type{Name: "timestamp", OID: pgtype.TimestampOID, Codec: &utcTimestampCodec{}})
 		return nil
 	}))
+	// While the database cannot be reached, requests fail at once instead of each trying to
+	// connect (connectGate).
+	sdb := sql.OpenDB(newConnectGate(connector, pgRetryConnectAfter))
 	sdb.SetMaxOpenConns(pgMaxOpenConns)
 	sdb.SetMaxIdleConns(pgMaxIdleConns)
 	sdb.SetConnMaxIdleTime(pgConnMaxIdleTime)

@@ -29,7 +29,8 @@ func TestArgsAndCollect(t *testing.T) {
 		}
 		ids, err := store.Collect(rows, "accounts", func(row store.Scanner) (string, error) {
 			var id string
-			return id, row.Scan(&id)
+			err := row.Scan(&id)
+			return id, err
 		})
 		if err != nil || len(ids) != 2 || ids[0] != "a2" || ids[1] != "a3" {
 			t.Errorf("Collect = %v, %v; want [a2 a3]", ids, err)

@@ -46,11 +46,11 @@ func (db *DB) prepared(ctx context.Context, query string) *sql.Stmt {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if prev, ok := c.stmts[query]; ok { // prepared by another caller meanwhile
-		_ = s.Close()
+		_ = s.Close() //nolint:sqlclosecheck // the spare of a race, closed at once; cached ones close with the DB
 		return prev
 	}
 	if len(c.stmts) >= maxCachedStmts {
-		_ = s.Close()
+		_ = s.Close() // not kept: the cache is full
 		return nil
 	}
 	c.stmts[query] = s
@@ -59,7 +59,7 @@ func (db *DB) prepared(ctx context.Context, query string) *sql.Stmt {
 
 // QueryContext runs a query through the statement cache (see stmtCache).
 func (db *DB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if s := db.prepared(ctx, query); s != nil {
+	if s := db.prepared(ctx, query); s != nil { //nolint:sqlclosecheck // cached: closed with the DB (Close)
 		return s.QueryContext(ctx, args...)
 	}
 	return db.DB.QueryContext(ctx, query, args...)
@@ -67,7 +67,7 @@ func (db *DB) QueryContext(ctx context.Context, query string, args ...any) (*sql
 
 // QueryRowContext runs a single-row query through the statement cache (see stmtCache).
 func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	if s := db.prepared(ctx, query); s != nil {
+	if s := db.prepared(ctx, query); s != nil { //nolint:sqlclosecheck // cached: closed with the DB (Close)
 		return s.QueryRowContext(ctx, args...)
 	}
 	return db.DB.QueryRowContext(ctx, query, args...)
@@ -75,7 +75,7 @@ func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *s
 
 // ExecContext runs a statement through the statement cache (see stmtCache).
 func (db *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if s := db.prepared(ctx, query); s != nil {
+	if s := db.prepared(ctx, query); s != nil { //nolint:sqlclosecheck // cached: closed with the DB (Close)
 		return s.ExecContext(ctx, args...)
 	}
 	return db.DB.ExecContext(ctx, query, args...)

@@ -220,6 +220,7 @@ func TestCRUD(t *testing.T) {
 		if err != nil {
 			t.Fatalf("range query: %v", err)
 		}
+		defer rows.Close()
 		var order []string
 		for rows.Next() {
 			var id string
@@ -295,7 +296,7 @@ func TestInTx(t *testing.T) {
 			}
 			return sentinel
 		})
-		if err != sentinel {
+		if err != sentinel { //nolint:errorlint // the very error must come back, not one wrapping it
 			t.Errorf("InTx error = %v, want the closure's error", err)
 		}
 		if a := getAccount(t, db, "c"); a.Balance != 0 {

@@ -52,7 +52,7 @@ func (db *DB) inTx(ctx context.Context, isolation sql.IsolationLevel, fn func(tx
 		}
 		// 2ms, 4ms, ... capped at 128ms, each ±50%: enough for the winner to commit.
 		backoff := time.Duration(1<<min(attempt, 7)) * time.Millisecond
-		backoff = backoff/2 + rand.N(backoff)
+		backoff = backoff/2 + rand.N(backoff) //nolint:gosec // G404: retry jitter, not a secret
 		select {
 		case <-ctx.Done():
 			return errors.Join(err, ctx.Err())

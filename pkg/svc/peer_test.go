@@ -218,7 +218,7 @@ func TestDialWithTokens_Burst_OneIssue(t *testing.T) {
 	for range 50 {
 		wg.Go(func() {
 			if got, err := echo(context.Background(), t, conn); err != nil || got != "Bearer tok-1" {
-				errc <- fmt.Errorf("echo = %q, %v", got, err)
+				errc <- fmt.Errorf("echo = %q, %w", got, err)
 			}
 		})
 	}

@@ -405,8 +405,8 @@ func StartRedisControlled(tb testing.TB) (addr string, stop, start func()) {
 // ephemeral ranges of Linux (32768-60999) and Docker, so that neither hands it out meanwhile.
 func freeHostPort() (int, error) {
 	for range 50 {
-		port := 20000 + rand.IntN(12768)
-		l, err := net.Listen("tcp", ":"+strconv.Itoa(port))
+		port := 20000 + rand.IntN(12768)                    //nolint:gosec // G404: picking a port, not a secret
+		l, err := net.Listen("tcp", ":"+strconv.Itoa(port)) //nolint:noctx // a listen does not block; freeHostPort has no context
 		if err != nil {
 			continue
 		}

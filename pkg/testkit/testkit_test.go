@@ -24,7 +24,7 @@ func TestStartPostgresGivesFreshDatabases(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer db.Close()
+		t.Cleanup(func() { db.Close() })
 		var tables int
 		if err := db.QueryRowContext(t.Context(),
 			`SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public'`).Scan(&tables); err != nil {

@@ -26,7 +26,7 @@ func (a *App) ListMarkets(ctx context.Context, pageSize int32, pageToken string)
 	}
 	var rows []domain.Market
 	for _, m := range a.opts.Markets.List() { // ordered by country code
-		if after != nil && m.CountryCode <= after[0] {
+		if len(after) > 0 && m.CountryCode <= after[0] {
 			continue
 		}
 		if rows = append(rows, m); len(rows) > size {

@@ -16,7 +16,7 @@ const (
 	ReasonUserNameTaken     errs.Reason = "USER_NAME_TAKEN"
 	ReasonLastGlobalAdmin   errs.Reason = "LAST_GLOBAL_ADMIN"
 	ReasonUserDisabled      errs.Reason = "USER_DISABLED"
-	ReasonCredentialInvalid errs.Reason = "CREDENTIAL_INVALID"
+	ReasonCredentialInvalid errs.Reason = "CREDENTIAL_INVALID" //nolint:gosec // G101: an error reason code, no credential
 )
 
 // Limits of the user fields (partnerhub.identity.v1.User).

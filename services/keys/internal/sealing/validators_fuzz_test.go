@@ -64,7 +64,7 @@ func FuzzLinkSignVerify(f *testing.F) {
 // FuzzSealOpen: Open(Seal(p, aad), aad) == p; the sealed value names the active key; another
 // aad, or another key under the same ID, does not open it (ErrNotAuthentic).
 func FuzzSealOpen(f *testing.F) {
-	f.Add([]byte(plaintext), []byte(aad), []byte("other"))
+	f.Add([]byte(plaintext), aad, []byte("other"))
 	f.Add([]byte{}, []byte{}, []byte{0})
 	f.Add([]byte("KX47R-TM9CW-Q3HNJ-YAPD6-EGF74"), []byte("card-1"), []byte("card-1\x00"))
 	k := mustKeyring(f, "k1", map[string][]byte{"k1": key(1, 32)})

@@ -119,8 +119,8 @@ func TestRedemptionSaga_RequestIDs_OR7(t *testing.T) {
 	if _, err := d.Done(a.Step, a.LineID, "res-2"); err == nil {
 		t.Error("Done of a done task with another result accepted")
 	}
-	if domain.RedemptionIDFor("PARTNER:p", "req") != domain.RedemptionIDFor("PARTNER:p", "req") ||
-		domain.RedemptionIDFor("PARTNER:p", "req") == domain.RedemptionIDFor("PARTNER:q", "req") {
+	if id, again := domain.RedemptionIDFor("PARTNER:p", "req"), domain.RedemptionIDFor("PARTNER:p", "req"); id != again ||
+		id == domain.RedemptionIDFor("PARTNER:q", "req") {
 		t.Error("RedemptionIDFor not deterministic per scope")
 	}
 }

@@ -136,10 +136,10 @@ func TestSaga_Transitions(t *testing.T) {
 }
 
 func TestRetryPolicy_Delay(t *testing.T) {
-	want := []time.Duration{100, 200, 400, 800, 1600, 3200, 5000, 5000, 5000}
-	for i, w := range want {
-		if got := DefaultRetry.Delay(i + 1); got != w*time.Millisecond {
-			t.Errorf("Delay(%d) = %v, want %v", i+1, got, w*time.Millisecond)
+	wantMS := []int{100, 200, 400, 800, 1600, 3200, 5000, 5000, 5000}
+	for i, ms := range wantMS {
+		if got, w := DefaultRetry.Delay(i+1), time.Duration(ms)*time.Millisecond; got != w {
+			t.Errorf("Delay(%d) = %v, want %v", i+1, got, w)
 		}
 	}
 }

@@ -246,12 +246,12 @@ func TestAdvance_SU3_RemindersExactlyOnce(t *testing.T) {
 	t.Run("reached only after the end: dropped, never due again", func(t *testing.T) {
 		s := sub()
 		s.AutoRenew = true
-		got, evs := Advance(s, end.Add(time.Hour), seq())
+		_, evs := Advance(s, end.Add(time.Hour), seq())
 		if !slices.Equal(types(evs), []EventType{EventRenewed}) {
 			t.Fatalf("events %v, want only RENEWED", types(evs))
 		}
 		s = sub()
-		got, evs = Advance(s, end.Add(time.Hour), seq())
+		got, evs := Advance(s, end.Add(time.Hour), seq())
 		if !slices.Equal(types(evs), []EventType{EventExpired}) || !slices.Equal(got.RemindersSent, ReminderDays()) {
 			t.Errorf("events %v, RemindersSent %v", types(evs), got.RemindersSent)
 		}

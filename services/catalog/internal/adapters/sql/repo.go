@@ -409,7 +409,8 @@ func (t *txRepo) SkuIDs(ctx context.Context, productID string) ([]string, error)
 	}
 	return store.Collect(rows, "SKU IDs", func(row store.Scanner) (string, error) {
 		var id string
-		return id, row.Scan(&id)
+		err := row.Scan(&id)
+		return id, err
 	})
 }
 

@@ -351,5 +351,10 @@ func TestRepo_ListSameCreateTime(t *testing.T) {
 		if len(seen) != 3 {
 			t.Errorf("listed %d of 3", len(seen))
 		}
+		for _, id := range ids {
+			if !seen[id] {
+				t.Errorf("%s never listed", id)
+			}
+		}
 	})
 }

@@ -48,16 +48,16 @@ func (r *Repo) ListPartners(ctx context.Context, f app.PartnerFilter, limit int)
 	if err != nil {
 		return nil, store.MapError(fmt.Errorf("list partners: %w", err))
 	}
+	defer rows.Close()
 	var out []domain.Partner
 	for rows.Next() {
 		var p domain.Partner
 		if err := rows.Scan(&p.ID, &p.LegalName, &p.CountryCode, &p.Etag, &p.CreateTime, &p.UpdateTime); err != nil {
-			rows.Close()
 			return nil, fmt.Errorf("scan partner: %w", err)
 		}
 		out = append(out, p)
 	}
-	rows.Close()
+	rows.Close() // now, before the enrolments' query below (the deferred Close is then a no-op)
 	if err := rows.Err(); err != nil {
 		return nil, store.MapError(fmt.Errorf("list partners: %w", err))
 	}

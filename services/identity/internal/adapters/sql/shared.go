@@ -56,7 +56,7 @@ func scanUser(row store.Scanner) (domain.User, error) {
 }
 
 // credentialColumns is the column list scanCredential reads.
-const credentialColumns = `id, client_id, user_id, org_id, display_name, secret_hash, expires_at, revoked_at, last_used_at, etag, created_at, updated_at`
+const credentialColumns = `id, client_id, user_id, org_id, display_name, secret_hash, expires_at, revoked_at, last_used_at, etag, created_at, updated_at` //nolint:gosec // G101: column names, no credential
 
 func scanCredential(row store.Scanner) (domain.Credential, error) {
 	var c domain.Credential

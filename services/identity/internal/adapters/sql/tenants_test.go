@@ -598,12 +598,16 @@ func TestInvitationLifecycle_ID4_ExpiresExactlyAtTTL(t *testing.T) {
 		}
 
 		exp := inv.ExpireTime
-		w.clock.Set(exp.Add(-time.Microsecond))
+		if _, err := w.clock.Set(exp.Add(-time.Microsecond)); err != nil {
+			t.Fatal(err)
+		}
 		got, err := w.a.GetRelationshipInvitation(admin, "", strings.ToLower(inv.Code))
 		if err != nil || got.State != domain.InvitationPending || got.Message != inv.Message {
 			t.Fatalf("a microsecond before expiry: %+v, %v", got, err)
 		}
-		w.clock.Set(exp)
+		if _, err := w.clock.Set(exp); err != nil {
+			t.Fatal(err)
+		}
 		for name, ctx := range map[string]context.Context{"partner": tnAs(p, auth.BillingAgent), "service": tnService(nil)} {
 			got, err := w.a.GetRelationshipInvitation(ctx, inv.ID, "")
 			if err != nil || got.State != domain.InvitationExpired {

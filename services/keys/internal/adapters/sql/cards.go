@@ -240,7 +240,8 @@ func reservationCards(ctx context.Context, q store.Querier, id, lock string) ([]
 	}
 	ids, err := store.Collect(rows, "reservation cards", func(s store.Scanner) (string, error) {
 		var v string
-		return v, s.Scan(&v)
+		err := s.Scan(&v)
+		return v, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read cards of reservation %s: %w", id, err)
@@ -320,6 +321,7 @@ func (t *tx) InsertReservation(ctx context.Context, r domain.Reservation, scope,
 		ids[i] = c.ID
 	}
 	a := store.Args{r.ID, store.Time(r.ExpireTime), store.Time(r.CreateTime)}
+	//nolint:gosec // G202: store.InList adds only placeholders ($4, $5, ...); the IDs go in a
 	res, err = t.q.ExecContext(ctx, `UPDATE key_cards SET state = 'RESERVED', reservation_id = $1, reserve_expiry = $2,
 		version = version + 1, updated_at = $3
 		WHERE id IN (`+store.InList(&a, ids)+`) AND (state = 'AVAILABLE' OR (state = 'RESERVED' AND reserve_expiry <= $3))`, a...)

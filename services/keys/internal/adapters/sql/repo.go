@@ -27,7 +27,7 @@ import (
 
 // Store implements app.Store.
 type Store struct {
-	db *store.DB
+	db        *store.DB
 	forUpdate string // store.DB.ForUpdate
 }
 
@@ -384,6 +384,7 @@ func (t *tx) UpdateEntitlement(ctx context.Context, e domain.Entitlement) error 
 		return t.staleError(ctx, e.ID, e.Version-1)
 	}
 	for _, table := range []string{"issued_keys", "variants"} {
+		//nolint:gosec // G202: table is one of the two constant names of the loop
 		if _, err := t.q.ExecContext(ctx, `DELETE FROM `+table+` WHERE entitlement_id = $1`, e.ID); err != nil {
 			return store.MapError(fmt.Errorf("update entitlement %s: delete %s: %w", e.ID, table, err))
 		}

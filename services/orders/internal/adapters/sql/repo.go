@@ -24,7 +24,7 @@ import (
 
 // Store implements app.Store.
 type Store struct {
-	db *store.DB
+	db        *store.DB
 	forUpdate string // store.DB.ForUpdate
 }
 

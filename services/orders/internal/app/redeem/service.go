@@ -424,7 +424,7 @@ func (s *Service) replay(ctx context.Context, r domain.Redemption, fingerprint s
 			break
 		}
 	}
-	return r, nil
+	return r, nil //nolint:nilerr // a wait the caller cut short answers with the redemption as it stands
 }
 
 // Get is GetRedemption: a redemption visible to the caller (its partner, its tenant, or a

@@ -157,7 +157,7 @@ func (r *Runner) refuse(ctx context.Context, orderID, lineID string, cause error
 		return tx.UpdateOrder(ctx, next)
 	})
 	if err != nil {
-		return fmt.Errorf("order %s line %s: undo refused cancellation (%v): %w", orderID, lineID, cause, err)
+		return fmt.Errorf("order %s line %s: undo refused cancellation (%v): %w", orderID, lineID, cause, err) //nolint:errorlint // the undo's error is the one to classify; the cause is only told
 	}
 	r.changes.Notify(orderID)
 	return nil

@@ -172,13 +172,13 @@ func TestRedemptionServer_Redeem_KD2_ID2(t *testing.T) {
 func TestRedemptionServer_Errors(t *testing.T) {
 	want := errs.New(errs.FailedPrecondition, domain.ReasonKeyAlreadyRedeemed, "redeemed")
 	s := grpcapi.NewRedemptionServer(&redemptionApp{err: want})
-	if _, err := s.RedeemProductKeys(context.Background(), &ordersv1.RedeemProductKeysRequest{}); err != want {
+	if _, err := s.RedeemProductKeys(context.Background(), &ordersv1.RedeemProductKeysRequest{}); err != want { //nolint:errorlint // the very error must come back, not one wrapping it
 		t.Errorf("Redeem err %v", err)
 	}
-	if _, err := s.ValidateProductKeys(context.Background(), &ordersv1.ValidateProductKeysRequest{}); err != want {
+	if _, err := s.ValidateProductKeys(context.Background(), &ordersv1.ValidateProductKeysRequest{}); err != want { //nolint:errorlint // the very error must come back, not one wrapping it
 		t.Errorf("Validate err %v", err)
 	}
-	if _, err := s.GetRedemption(context.Background(), &ordersv1.GetRedemptionRequest{}); err != want {
+	if _, err := s.GetRedemption(context.Background(), &ordersv1.GetRedemptionRequest{}); err != want { //nolint:errorlint // the very error must come back, not one wrapping it
 		t.Errorf("Get err %v", err)
 	}
 }

@@ -268,7 +268,7 @@ func (t *tx) exec(ctx context.Context, query string, args ...any) (sql.Result, e
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	st, err := t.prepared(ctx, query)
+	st, err := t.prepared(ctx, query) //nolint:sqlclosecheck // prepared in the transaction, closed with it (database/sql)
 	if err != nil {
 		return nil, err
 	}
@@ -427,6 +427,7 @@ func (t *tx) Claim(ctx context.Context, b app.DueBatch) ([]domain.Subscription, 
 	if b.After.ID != "" {
 		where = append(where, "(next_due, id) > ("+a.Arg(store.Time(b.After.Due))+", "+a.Arg(b.After.ID)+")")
 	}
+	//nolint:gosec // G202: the conditions are constant text and a.Arg placeholders; values go in a
 	rows, err := t.q.QueryContext(ctx, `SELECT id, version FROM subscriptions`+store.Where(where)+t.s.skipLocked, a...)
 	if err != nil {
 		return nil, store.MapError(fmt.Errorf("claim due subscriptions: %w", err))

@@ -256,7 +256,7 @@ func (s *Server) WatchEvents(req *subscriptionsv1.WatchEventsRequest, stream grp
 			return stream.Send(&subscriptionsv1.WatchEventsResponse{Event: pbconv.EventPB(e)})
 		})
 	if stream.Context().Err() != nil {
-		return nil // the client went away: nothing to report
+		return nil //nolint:nilerr // the client went away: nothing to report
 	}
 	return err
 }
