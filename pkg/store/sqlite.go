@@ -60,14 +60,11 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	}
 	// WAL lets readers work while one writer writes; it is a property of the file, set once.
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + sqliteParams + "&_pragma=journal_mode(WAL)"
-	sdb, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("store: open SQLite %s: %w", path, err)
-	}
+	sdb := sql.OpenDB(newCachingConnector(dsn)) // statements cached per connection (stmtcache.go)
 	n := sqliteMaxConns()
 	sdb.SetMaxOpenConns(n)
 	sdb.SetMaxIdleConns(n) // reopening a connection re-reads the schema: keep them.
-	return &DB{DB: sdb, engine: SQLite, stmts: &stmtCache{stmts: map[string]*sql.Stmt{}}}, nil
+	return &DB{DB: sdb, engine: SQLite}, nil
 }
 
 // openSQLiteMemory opens a private in-memory database that all connections of the pool share.
@@ -76,10 +73,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 // WAL, which memdb does not support: readers and the writer take turns).
 func openSQLiteMemory(ctx context.Context) (*DB, error) {
 	dsn := "file:/partnerhub-" + rand.Text() + "?vfs=memdb&" + sqliteParams
-	sdb, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("store: open in-memory SQLite: %w", err)
-	}
+	sdb := sql.OpenDB(newCachingConnector(dsn))
 	n := sqliteMaxConns() + 1 // one more for the keeper
 	sdb.SetMaxOpenConns(n)
 	sdb.SetMaxIdleConns(n)
@@ -88,7 +82,7 @@ func openSQLiteMemory(ctx context.Context) (*DB, error) {
 		_ = sdb.Close()
 		return nil, fmt.Errorf("store: open in-memory SQLite: %w", err)
 	}
-	return &DB{DB: sdb, engine: SQLite, keep: keep, stmts: &stmtCache{stmts: map[string]*sql.Stmt{}}}, nil
+	return &DB{DB: sdb, engine: SQLite, keep: keep}, nil
 }
 
 // sqliteCode returns the extended result code of a SQLite error, or 0.

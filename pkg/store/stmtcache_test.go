@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"sync"
@@ -10,9 +11,10 @@ import (
 	"github.com/partnerhub/partnerhub/pkg/store"
 )
 
-// The DB's own QueryContext, QueryRowContext and ExecContext answer as the plain calls do, with
-// or without the SQLite statement cache behind them: the same rows, the same changes, concurrent
-// callers of one text, texts beyond the cache's bound, and an error for SQL that does not compile.
+// Queries answer as they would without SQLite's per-connection statement cache (stmtcache.go):
+// the same rows, the same changes, concurrent callers of one text, more texts than the cache
+// holds, an error for SQL that does not compile; and on SQLite, one text run again in a
+// transaction while its first rows are open, and a cached statement after a schema change.
 func TestCachedStatements(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *store.DB) {
 		ctx := t.Context()
@@ -66,7 +68,79 @@ func TestCachedStatements(t *testing.T) {
 		if _, err := db.ExecContext(ctx, `SELEKT nothing`); err == nil {
 			t.Fatal("SQL that does not compile: no error")
 		}
+
+		if db.Engine() != store.SQLite {
+			return // the rest is the SQLite statement cache's own (PostgreSQL runs one query at a time per connection)
+		}
+		// In a transaction, the same text again while its first rows are still open: each call
+		// has its own statement, both answer in full.
+		byBalance := `SELECT id FROM accounts WHERE balance < ` + placeholders(1) + ` ORDER BY id`
+		err := db.InTx(ctx, func(tx *sql.Tx) error {
+			outer, err := tx.QueryContext(ctx, byBalance, 3)
+			if err != nil {
+				return err
+			}
+			defer outer.Close()
+			n := 0
+			for outer.Next() {
+				m, err := countTx(ctx, tx, byBalance, 2)
+				if err != nil {
+					return err
+				}
+				if m != 2 {
+					return fmt.Errorf("inner query: %d rows, want 2", m)
+				}
+				n++
+			}
+			if n != 3 {
+				return fmt.Errorf("outer query: %d rows, want 3", n)
+			}
+			return outer.Err()
+		})
+		if err != nil {
+			t.Fatalf("nested use of one query text: %v", err)
+		}
+
+		// A schema change after a statement was cached: the next call sees the new schema.
+		if n := countRows(t, db, `SELECT * FROM accounts WHERE id = 'a01'`); n != 1 {
+			t.Fatalf("before ALTER: %d rows", n)
+		}
+		if _, err := db.ExecContext(ctx, `ALTER TABLE accounts ADD COLUMN note TEXT`); err != nil {
+			t.Fatal(err)
+		}
+		cols, err := columnsOf(ctx, db, `SELECT * FROM accounts WHERE id = 'a01'`)
+		if err != nil || len(cols) != 8 || cols[7] != "note" {
+			t.Fatalf("after ALTER, the cached SELECT * has columns %v (%v); want the new column note too", cols, err)
+		}
 	})
+}
+
+// countTx counts the rows of query in tx.
+func countTx(ctx context.Context, tx *sql.Tx, query string, args ...any) (int, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		n++
+	}
+	return n, rows.Err()
+}
+
+// columnsOf is the column names of query's answer.
+func columnsOf(ctx context.Context, db *store.DB, query string) ([]string, error) {
+	rows, err := db.QueryContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	return cols, rows.Err()
 }
 
 // countRows runs query through the DB's QueryContext and counts its rows.

@@ -85,8 +85,6 @@ type DB struct {
 	// because SQLite discards an in-memory database when its last connection closes and
 	// database/sql closes idle connections at will.
 	keep *sql.Conn
-	// stmts caches prepared statements on SQLite (stmtcache.go); nil on PostgreSQL.
-	stmts *stmtCache
 }
 
 // Engine reports which engine the DB talks to.
@@ -104,7 +102,6 @@ func (db *DB) ForUpdate() string {
 
 // Close closes the database.
 func (db *DB) Close() error {
-	db.stmts.close()
 	if db.keep != nil {
 		_ = db.keep.Close()
 	}
