@@ -81,6 +81,7 @@ func benchSweep(b *testing.B, dsn string, n int) {
 	}
 	b.ReportMetric(0, "ns/op")
 	b.ReportMetric(elapsed.Seconds(), "sweep-s")
+	b.ReportMetric(float64(n), "subscriptions")
 	b.ReportMetric(float64(n)/elapsed.Seconds(), "subscriptions/s")
 	b.Logf("lifecycle sweep: %d subscriptions expired in %s (%.0f/s; goal: 100,000 in under 10 s)",
 		n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds())
