@@ -74,7 +74,7 @@ test: ## everything: checks, unit + adapter tests (SQLite, PostgreSQL, Redis), e
 	@env=$$(scripts/test-env.sh); eval "$$env"; \
 	$(MAKE) --no-print-directory checks; \
 	go test -count=1 -timeout $(TEST_TIMEOUT) $(UNIT_PKGS); \
-	$(MAKE) --no-print-directory fuzz FUZZTIME=2s; \
+	$(MAKE) --no-print-directory fuzz FUZZTIME=20000x; \
 	$(MAKE) --no-print-directory images; \
 	$(MAKE) --no-print-directory bench-check; \
 	go test -count=1 -timeout $(TEST_TIMEOUT) ./e2e/...

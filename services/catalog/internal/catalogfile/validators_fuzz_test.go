@@ -106,6 +106,12 @@ func FuzzParseRoundTrip(f *testing.F) {
 			format catalogfile.Format
 			write  func(any) ([]byte, error)
 		}{{catalogfile.YAML, yamlMarshal}, {catalogfile.JSON, json.Marshal}} {
+			if enc.format == catalogfile.YAML && edgeSpace(productID, name, skuID, term, country, currency, from) {
+				// yaml.v3 writes a value such as "\n" as a block scalar (`|4+`) that it reads back
+				// as "": the library's own round trip, not the reader's, loses it (found by this
+				// target, corpus entry 1c69017069f65f63). JSON carries such values exactly.
+				continue
+			}
 			b, err := enc.write(doc)
 			if err != nil {
 				t.Fatal(err)
@@ -133,6 +139,16 @@ func FuzzParseRoundTrip(f *testing.F) {
 }
 
 func yamlMarshal(v any) ([]byte, error) { return yaml.Marshal(v) }
+
+// edgeSpace reports whether any value starts or ends with white space (line breaks included).
+func edgeSpace(vals ...string) bool {
+	for _, v := range vals {
+		if v != strings.TrimSpace(v) {
+			return true
+		}
+	}
+	return false
+}
 
 // yamlReads reports whether the YAML parser reads content (valid JSON) as JSON reads it: it
 // refuses some RFC 8259 text (surrogate-pair escapes, a raw DEL) and reads a raw U+0085 as a line
