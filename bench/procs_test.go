@@ -3,7 +3,6 @@ package bench
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -264,19 +263,11 @@ func rssMB(pid int) (float64, error) {
 
 // goroutines reads "goroutine profile: total N" from the admin port.
 func goroutines(ctx context.Context, adminAddr string) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+adminAddr+"/debug/pprof/goroutine?debug=1", nil)
+	body, err := goroutineProfile(ctx, adminAddr)
 	if err != nil {
 		return 0, err
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	line, err := bufio.NewReader(resp.Body).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
-		return 0, err
-	}
+	line, _, _ := strings.Cut(string(body), "\n")
 	var n int
 	if _, err := fmt.Sscanf(line, "goroutine profile: total %d", &n); err != nil {
 		return 0, fmt.Errorf("goroutine profile: %q: %w", line, err)
@@ -284,9 +275,8 @@ func goroutines(ctx context.Context, adminAddr string) (int, error) {
 	return n, nil
 }
 
-// goroutineStacks is the admin port's goroutine profile as a count per distinct stack (the
-// function names of its frames), for saying which goroutines a service gained.
-func goroutineStacks(ctx context.Context, adminAddr string) (map[string]int, error) {
+// goroutineProfile is the admin port's goroutine profile in text (debug=1).
+func goroutineProfile(ctx context.Context, adminAddr string) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+adminAddr+"/debug/pprof/goroutine?debug=1", nil)
 	if err != nil {
 		return nil, err
@@ -296,7 +286,13 @@ func goroutineStacks(ctx context.Context, adminAddr string) (map[string]int, err
 		return nil, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	return io.ReadAll(resp.Body)
+}
+
+// goroutineStacks is the admin port's goroutine profile as a count per distinct stack (the
+// function names of its frames), for saying which goroutines a service gained.
+func goroutineStacks(ctx context.Context, adminAddr string) (map[string]int, error) {
+	body, err := goroutineProfile(ctx, adminAddr)
 	if err != nil {
 		return nil, err
 	}

@@ -25,8 +25,8 @@ import (
 const eventCols = `sequence, event_id, type, partner_id, customer_id, subscription_id, event_time, request_id,
 	state, payload`
 
-// insertEvent writes one event. SQLite gets one per event, prepared once per transaction
-// (tx.exec): a statement that writes several rows keeps a statement journal of every page it
+// insertEvent writes one event. SQLite gets one per event (tx.exec, compiled once per
+// connection): a statement that writes several rows keeps a statement journal of every page it
 // touches, in case it fails halfway.
 const insertEvent = `INSERT INTO events (` + eventCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
 

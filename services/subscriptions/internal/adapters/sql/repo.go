@@ -241,9 +241,7 @@ type tx struct {
 	q *sql.Tx
 	// appended is set when the transaction allocated event sequences (see Store.Tx).
 	appended bool
-	// stmts holds the statements prepared in this transaction (SQLite only, see exec), updates
-	// the single-row updates built in it by set of columns (see UpdateSubscription).
-	stmts   map[string]*sql.Stmt
+	// updates holds the single-row updates built in it by set of columns (see UpdateSubscription).
 	updates map[uint64]string
 	// read holds the column values of the subscriptions this transaction read or wrote, as the
 	// stored row has them; UpdateSubscription writes only the columns that differ (see there).
@@ -255,12 +253,11 @@ type tx struct {
 }
 
 // exec runs a statement that a transaction may run hundreds of times (UpdateSubscription in a
-// sweep's batch). pgx caches prepared statements per connection. modernc's SQLite compiles every
-// statement it is handed, which costs more than running a single-row UPDATE, so on SQLite the
-// statement is prepared once per transaction (and closed with it). It also starts a goroutine
-// per statement to watch a cancellable context, which costs as much again, so on SQLite exec
-// checks ctx itself and runs the statement without its cancellation: a single-row statement
-// ends within microseconds, and database/sql rolls the whole transaction back when ctx ends.
+// sweep's batch). Both engines keep it compiled per connection (pgx; on SQLite pkg/store's
+// statement cache). modernc's SQLite also starts a goroutine per statement to watch a cancellable
+// context, which costs about as much as a single-row UPDATE, so on SQLite exec checks ctx itself
+// and runs the statement without its cancellation: it ends within microseconds, and database/sql
+// rolls the whole transaction back when ctx ends.
 func (t *tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if t.s.db.Engine() != store.SQLite {
 		return t.q.ExecContext(ctx, query, args...)
@@ -268,27 +265,7 @@ func (t *tx) exec(ctx context.Context, query string, args ...any) (sql.Result, e
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	st, err := t.prepared(ctx, query) //nolint:sqlclosecheck // prepared in the transaction, closed with it (database/sql)
-	if err != nil {
-		return nil, err
-	}
-	return st.ExecContext(context.WithoutCancel(ctx), args...)
-}
-
-// prepared returns query prepared in this transaction (SQLite, see exec).
-func (t *tx) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
-	if st, ok := t.stmts[query]; ok {
-		return st, nil
-	}
-	st, err := t.q.PrepareContext(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	if t.stmts == nil {
-		t.stmts = map[string]*sql.Stmt{}
-	}
-	t.stmts[query] = st
-	return st, nil
+	return t.q.ExecContext(context.WithoutCancel(ctx), query, args...)
 }
 
 // Subscription implements app.Tx.
