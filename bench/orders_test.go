@@ -9,6 +9,7 @@ import (
 	_ "net/http/pprof" // PARTNERHUB_BENCH_PPROF
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -109,7 +110,7 @@ func benchOrders(b *testing.B, engine suiteEngine) {
 		rate = float64(fixedRate)
 	}
 	n := max(1, int(rate*phase.Seconds()))
-	open, err := oc.openLoop(ctx, rate, n, oc.newPool(b, ctx, n))
+	open, err := oc.openLoop(ctx, rate, n, oc.newPool(b, ctx, n), progressReport{})
 	if err != nil {
 		b.Fatalf("open loop: %v%s", err, st.why())
 	}
@@ -403,6 +404,51 @@ func (c *collector) end(r orderResult, err error) {
 	}
 }
 
+// progressReport asks a load phase for a report every so often.
+type progressReport struct {
+	every  time.Duration
+	report func(progress)
+}
+
+// progress is how a load phase stands: orders completed (and failed) since the previous report,
+// the p99 from scheduled start to COMPLETED of those, and the orders placed and not yet settled.
+type progress struct {
+	completed, failed, inFlight int
+	p99                         time.Duration
+}
+
+func (p progress) String() string {
+	return fmt.Sprintf("%d completed (p99 %s), %d failed, %d in flight", p.completed, fmtMs(p.p99), p.failed, p.inFlight)
+}
+
+// reportEvery calls p.report every p.every until the returned stop is called.
+func (c *collector) reportEvery(p progressReport) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(p.every)
+		defer t.Stop()
+		var seen, failed int
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			c.mu.Lock()
+			all := c.res.total.latencies
+			recent := phaseResult{latencies: slices.Clone(all[seen:])}
+			pr := progress{completed: len(all) - seen, failed: c.res.failed - failed, inFlight: c.inFlight}
+			seen, failed = len(all), c.res.failed
+			c.mu.Unlock()
+			pr.p99 = recent.quantile(0.99)
+			p.report(pr)
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
 // closedLoop has clients place an order and wait for it, back to back, for d (or until the pool
 // is used up); elapsed runs until the last order in flight has settled.
 func (oc *orderClient) closedLoop(ctx context.Context, clients int, d time.Duration, pool *customerPool) (loadResult, error) {
@@ -473,7 +519,8 @@ func processCPU() time.Duration {
 // openLoop places n orders at rate per second, each in its own goroutine, and waits for all to
 // settle; latencies count from each order's scheduled start. elapsed runs from the first
 // scheduled start until the last order settled.
-func (oc *orderClient) openLoop(ctx context.Context, rate float64, n int, pool *customerPool) (loadResult, error) {
+// Every progress.every (if set) it reports how the load goes to progress.report.
+func (oc *orderClient) openLoop(ctx context.Context, rate float64, n int, pool *customerPool, progress progressReport) (loadResult, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
@@ -482,6 +529,10 @@ func (oc *orderClient) openLoop(ctx context.Context, rate float64, n int, pool *
 	)
 	interval := time.Duration(float64(time.Second) / rate)
 	t0 := time.Now()
+	if progress.every > 0 {
+		stop := c.reportEvery(progress)
+		defer stop()
+	}
 	for i := range n {
 		at := t0.Add(time.Duration(i) * interval)
 		if wait := time.Until(at); wait > 0 {

@@ -2,13 +2,16 @@ package bench
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -325,6 +328,16 @@ func stacksGained(before, after map[string]int) string {
 	return strings.Join(lines, "\n")
 }
 
+// topStacks is the n stacks the most goroutines share, one line each with its count.
+func topStacks(stacks map[string]int, n int) string {
+	keys := slices.SortedFunc(maps.Keys(stacks), func(a, b string) int { return cmp.Compare(stacks[b], stacks[a]) })
+	lines := make([]string, 0, n)
+	for _, k := range keys[:min(n, len(keys))] {
+		lines = append(lines, fmt.Sprintf("%d %s", stacks[k], k))
+	}
+	return strings.Join(lines, "\n")
+}
+
 // tail is the end of a log file, for a failure message.
 func tail(file string) string {
 	b, _ := os.ReadFile(file)
@@ -371,6 +384,16 @@ func (ps *procStack) startSampler(ctx context.Context, every time.Duration) *sam
 }
 
 // stop ends sampling and returns the samples.
+// last is the latest sample; nil before the first.
+func (s *sampler) last() map[string]usage {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.samples) == 0 {
+		return nil
+	}
+	return s.samples[len(s.samples)-1]
+}
+
 func (s *sampler) stop() ([]map[string]usage, error) {
 	close(s.stopc)
 	<-s.done

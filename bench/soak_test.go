@@ -93,8 +93,26 @@ func BenchmarkSoak(b *testing.B) {
 	readsCtx, stopReads := context.WithCancel(ctx)
 	reads, readErr := backgroundReads(readsCtx, ps.suite, pool.ids[0])
 	start := time.Now()
-	res, err := oc.openLoop(ctx, rate, n, pool)
+	// A line a minute on stderr, as the run goes (a benchmark's log comes only at its end).
+	progress := progressReport{every: pick(time.Minute, time.Second), report: func(p progress) {
+		line := fmt.Sprintf("soak %s: %s", time.Since(start).Round(time.Second), p)
+		// The sampler's latest: a sample of its own would open a second connection to each
+		// admin port, a goroutine more at the end.
+		if u := s.last(); u != nil {
+			line += "; RSS MB (goroutines): " + fmtUsage(u)
+		}
+		fmt.Fprintln(os.Stderr, line)
+	}}
+	res, err := oc.openLoop(ctx, rate, n, pool, progress)
 	elapsed := time.Since(start)
+	if err != nil {
+		// What every service was doing when the load failed: the stacks most goroutines share.
+		for _, name := range suiteServices {
+			if now, serr := goroutineStacks(context.Background(), ps.procs[name].adminAddr); serr == nil {
+				b.Logf("%s's goroutines when the load failed, most common stacks first:\n%s", name, topStacks(now, 8))
+			}
+		}
+	}
 	stopReads()
 	readCount, rerr := reads(), readErr()
 	samples, serr := s.stop()
@@ -273,4 +291,13 @@ func backgroundReads(ctx context.Context, st *suite, customer string) (count fun
 		defer mu.Unlock()
 		return err
 	}
+}
+
+// fmtUsage is one service after another: "catalog 31.2 (25), …".
+func fmtUsage(u map[string]usage) string {
+	parts := make([]string, 0, len(suiteServices))
+	for _, name := range suiteServices {
+		parts = append(parts, fmt.Sprintf("%s %.1f (%d)", name, u[name].rssMB, u[name].goroutines))
+	}
+	return strings.Join(parts, ", ")
 }

@@ -50,7 +50,7 @@ CREATE TABLE subscriptions (
     created_at           TIMESTAMP NOT NULL,
     updated_at           TIMESTAMP NOT NULL
 );
--- Lists of a customer and of a partner in keyset order; CountActive uses the first too.
+-- Lists of a customer and of a partner in keyset order (CountActive: 007_active_by_customer.sql).
 CREATE INDEX subscriptions_customer ON subscriptions (customer_id, created_at, id);
 CREATE INDEX subscriptions_partner ON subscriptions (partner_id, created_at, id);
 -- ClaimDue. Most rows are final (never due again) and leave the index.

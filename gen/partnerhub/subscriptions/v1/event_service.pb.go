@@ -123,7 +123,10 @@ type ListEventsResponse struct {
 	// with after_sequence = last_sequence).
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	// The cursor to store: the sequence of the last event returned, or the request's after_sequence
-	// when none was returned.
+	// when none was returned. A caller that sees the whole feed (a service, without customer_id or
+	// subscription_id) gets on the last page (no next_page_token) the feed's last sequence as of
+	// the read instead, which can be past the last event returned when event_types left events
+	// out: the next poll does not read them again.
 	LastSequence  int64 `protobuf:"varint,3,opt,name=last_sequence,json=lastSequence,proto3" json:"last_sequence,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

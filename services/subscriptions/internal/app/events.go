@@ -72,11 +72,25 @@ func (a *App) eventQuery(ctx context.Context, in EventsInput) (EventQuery, error
 }
 
 // ListEvents returns one page of the events after a cursor, oldest first, and the cursor to
-// store: the last sequence returned, or the request's when none was.
+// store: the last sequence returned, or the request's when none was. For a caller that sees the
+// whole feed (a service, no customer or subscription filter), the last page's cursor is the end
+// of the feed as it was when the read began, past the events a type filter left out: orders'
+// ledger reads only the billing types, and a cursor held at the last billing event had every
+// poll (one a second) scan again every event appended since, a growing read (a 10-minute soak
+// of new subscriptions: 100,000 CREATED events). Sequences follow commit order, so every event
+// up to that end was committed before the read and examined by it. A partner or customer is
+// not told the feed's end: it would show how busy the others are.
 func (a *App) ListEvents(ctx context.Context, in EventsInput) ([]domain.Event, string, int64, error) {
 	q, err := a.eventQuery(ctx, in)
 	if err != nil {
 		return nil, "", 0, err
+	}
+	var end int64
+	wholeFeed := q.PartnerID == "" && q.CustomerID == "" && q.SubscriptionID == ""
+	if wholeFeed {
+		if end, err = a.store.LastSequence(ctx); err != nil {
+			return nil, "", 0, err
+		}
 	}
 	size, err := paging.Size(in.PageSize)
 	if err != nil {
@@ -106,6 +120,9 @@ func (a *App) ListEvents(ctx context.Context, in EventsInput) ([]domain.Event, s
 	last := q.After
 	if len(page) > 0 {
 		last = page[len(page)-1].Sequence
+	}
+	if wholeFeed && next == "" {
+		last = max(last, end)
 	}
 	return page, next, last, nil
 }

@@ -106,3 +106,37 @@ func TestListEvents_BySubscription(t *testing.T) {
 	_, _, _, err := h.app.ListEvents(as(partnerA), app.EventsInput{SubscriptionID: "0199a7a0-0000-7000-8000-000000000000"})
 	wantReason(t, err, errs.NotFound, "")
 }
+
+// A service reading the whole feed with a type filter (orders' ledger: billing events only) gets
+// the feed's end as its cursor once it has caught up, so its next poll does not scan the events
+// the filter left out again; a page that is not the last ends at its last event; a partner's
+// cursor never shows the feed's end (how busy the other partners are).
+func TestListEvents_CaughtUpServiceCursorSkipsFilteredEvents(t *testing.T) {
+	h := sqliteHarness(t, 0)
+	for _, c := range []string{customerC, customerD, customerC} {
+		h.provision(h.line(c, partnerA)) // three CREATED events
+	}
+	billing := []domain.EventType{domain.EventRenewed, domain.EventCancelled}
+	evs, next, last, err := h.app.ListEvents(asService(), app.EventsInput{Types: billing, PageSize: 10})
+	if err != nil || len(evs) != 0 || next != "" || last != 3 {
+		t.Fatalf("service, billing types: %d events, next %q, last %d, %v; want none and last 3", len(evs), next, last, err)
+	}
+	evs, _, last, err = h.app.ListEvents(as(partnerA), app.EventsInput{Types: billing, PageSize: 10})
+	if err != nil || len(evs) != 0 || last != 0 {
+		t.Fatalf("partner, billing types: %d events, last %d, %v; want none and its own cursor (0)", len(evs), last, err)
+	}
+	// Not caught up: the cursor is the page's last event, however far the feed goes.
+	evs, next, last, err = h.app.ListEvents(asService(), app.EventsInput{PageSize: 2})
+	if err != nil || len(evs) != 2 || next == "" || last != evs[1].Sequence {
+		t.Fatalf("first page of 2: %d events, next %q, last %d, %v", len(evs), next, last, err)
+	}
+	// A matching event after the cursor is found and ends the cursor (the feed's end, 4).
+	s := h.provision(h.line(customerD, partnerA))
+	if _, _, err := h.app.Cancel(as(partnerA), app.Change{RequestID: h.rid(), SubscriptionID: s.ID}, "wrong tenant"); err != nil {
+		t.Fatal(err)
+	}
+	evs, _, last, err = h.app.ListEvents(asService(), app.EventsInput{After: 3, Types: billing, PageSize: 10})
+	if err != nil || len(evs) != 1 || evs[0].Type != domain.EventCancelled || last != evs[0].Sequence {
+		t.Fatalf("after 3: %v, last %d, %v; want the CANCELLED event", evs, last, err)
+	}
+}

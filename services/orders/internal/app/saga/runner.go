@@ -53,6 +53,9 @@ type Options struct {
 	Retry domain.RetryPolicy
 	// Workers bounds the sagas and cancellations running at once in this replica: 256.
 	Workers int
+	// StartWait is how long Start waits for a free worker before it hands a new saga to the
+	// recovery loop: 1 s.
+	StartWait time.Duration
 	// Wall is the clock of leases and backoff: the real clock by default.
 	Wall clock.Clock
 	// Log receives what the runner cannot report to a caller; zap.NewNop by default.
@@ -95,6 +98,9 @@ func New(store app.Store, peers Peers, clk clock.Clock, changes *app.Changes, op
 	if opts.Workers <= 0 {
 		opts.Workers = 256
 	}
+	if opts.StartWait <= 0 {
+		opts.StartWait = time.Second
+	}
 	if opts.Wall == nil {
 		opts.Wall = clock.Real{}
 	}
@@ -113,13 +119,23 @@ func (r *Runner) NewRecord(s domain.Saga, p auth.Principal) app.SagaRecord {
 }
 
 // Start implements app.Sagas: the saga runs in the background, leased already. When every
-// worker is busy it waits for one (PlaceOrder feels the backpressure), but no longer than the
-// caller's ctx: then the order stays PROVISIONING and the recovery loop resumes its saga once
-// the lease has run out. (A soak under overload had a PlaceOrder wait two minutes for a worker.)
+// worker is busy it waits for one (PlaceOrder feels the backpressure), but no longer than
+// StartWait and the caller's ctx: then it releases the saga, and the recovery loop starts it at
+// its next poll once a worker is free. The order is stored either way and PlaceOrder answers it
+// PROVISIONING. (A soak had a PlaceOrder wait two minutes for a worker, past its deadline, while
+// a slow dependency held all 256.)
 func (r *Runner) Start(ctx context.Context, o domain.Order, rec app.SagaRecord, offers map[string]app.Offer) {
-	r.spawn(ctx, o.ID, true, func(ctx context.Context) error {
-		return r.drive(ctx, &run{rec: rec, order: o, offers: offers})
-	})
+	wait, cancel := context.WithTimeout(ctx, r.opts.StartWait)
+	defer cancel()
+	st := &run{rec: rec, order: o, offers: offers}
+	if r.spawn(wait, o.ID, true, func(ctx context.Context) error { return r.drive(ctx, st) }) {
+		return
+	}
+	if err := r.release(st, time.Time{}); err != nil {
+		// The lease runs out instead: the recovery loop starts the saga then.
+		r.opts.Log.Warn("no free worker for a new saga; it starts when its lease runs out",
+			zap.String("order_id", o.ID), zap.Error(err))
+	}
 }
 
 // ApplyCancellation implements app.Sagas.

@@ -1010,9 +1010,10 @@ func serviceOf(c call) domain.Service {
 	return domain.ServiceKeys
 }
 
-// OR-7: when every worker of the replica is busy, PlaceOrder waits for one no longer than its
-// caller's context: the order is stored and answered PROVISIONING, and the recovery loop runs
-// its saga once the lease has run out (a soak under overload had PlaceOrder wait minutes).
+// OR-7: when every worker of the replica is busy, PlaceOrder waits for one no longer than
+// StartWait or its caller's context: the order is stored and answered PROVISIONING, its saga
+// released, and the recovery loop runs it once a worker is free (a soak had PlaceOrder wait
+// minutes).
 func TestRunner_OR7_BusyWorkersDoNotHoldPlaceOrder(t *testing.T) {
 	e := newEnv(t, testkit.SQLiteDSN(t))
 	const lease = 30 * time.Second
@@ -1026,22 +1027,34 @@ func TestRunner_OR7_BusyWorkersDoNotHoldPlaceOrder(t *testing.T) {
 			}
 		}
 	}
-	r := e.runner("a", nil, saga.Options{Workers: 1, Lease: lease})
+	r := e.runner("a", nil, saga.Options{Workers: 1, Lease: lease, StartWait: 20 * time.Millisecond})
 	e.start(r)
 	a := e.app(r)
 	first := e.place(a, onlineLine())
 	waitFor(t, "the first saga to hold the worker", blocked.Load)
 
-	ctx, cancel := context.WithTimeout(partnerCtx(), 50*time.Millisecond)
-	defer cancel()
-	second, err := a.PlaceOrder(ctx, app.PlaceInput{PlaceOrderInput: domain.PlaceOrderInput{RequestID: uuid.NewString(),
+	// The worker stays busy until the second order is placed: PlaceOrder waits StartWait, not
+	// its caller's deadline.
+	second, err := a.PlaceOrder(partnerCtx(), app.PlaceInput{PlaceOrderInput: domain.PlaceOrderInput{RequestID: uuid.NewString(),
 		CustomerID: customerID, Lines: []domain.LineInput{onlineLine()}}})
 	if err != nil || second.State != domain.OrderProvisioning {
 		t.Fatalf("PlaceOrder with every worker busy = %s, %v; want the order, PROVISIONING", second.State, err)
 	}
+	// A third, whose caller's deadline ends first.
+	ctx, cancel := context.WithTimeout(partnerCtx(), time.Millisecond)
+	defer cancel()
+	third, err := a.PlaceOrder(ctx, app.PlaceInput{PlaceOrderInput: domain.PlaceOrderInput{RequestID: uuid.NewString(),
+		CustomerID: customerID, Lines: []domain.LineInput{onlineLine()}}})
+	if err != nil && ctx.Err() == nil {
+		t.Fatalf("PlaceOrder with a short deadline: %v", err)
+	}
 
 	close(release)
 	e.waitOrder(first.ID, "COMPLETED", settledAs(domain.OrderCompleted))
-	e.wall.Advance(lease + time.Second) // the second order's lease runs out: recovery takes it
+	// Released, not leased: the recovery loop starts them as the worker frees, without waiting
+	// for their leases (the wall clock stands still).
 	e.waitOrder(second.ID, "COMPLETED", settledAs(domain.OrderCompleted))
+	if third.ID != "" {
+		e.waitOrder(third.ID, "COMPLETED", settledAs(domain.OrderCompleted))
+	}
 }

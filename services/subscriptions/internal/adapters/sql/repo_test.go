@@ -454,6 +454,57 @@ func TestCountActive(t *testing.T) {
 	})
 }
 
+// The tenant limit's count runs twice for every order placed: it must come from the index alone,
+// not from a table read per subscription of the customer (which made orders slower as tenants
+// grew toward their 300).
+func TestCountActive_SU13_ReadsTheIndexOnly(t *testing.T) {
+	testkit.ForEachDB(t, func(t *testing.T, dsn string) {
+		_, db := open(t, dsn)
+		ctx := context.Background()
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		args := []any{"c1", string(domain.StateActive), string(domain.StateSuspended)}
+		query, want := "EXPLAIN QUERY PLAN "+subsql.CountActiveQuery, "COVERING INDEX subscriptions_customer_state"
+		if db.Engine() == store.Postgres {
+			// An empty table is read whole by PostgreSQL's cost model: ask what it does when it
+			// must not.
+			if _, err := conn.ExecContext(ctx, "SET enable_seqscan = off"); err != nil {
+				t.Fatal(err)
+			}
+			query, want = "EXPLAIN "+subsql.CountActiveQuery, "Index Only Scan using subscriptions_customer_state"
+		}
+		rows, err := conn.QueryContext(ctx, query, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		cols, err := rows.Columns()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			for i := range vals {
+				vals[i] = new(any)
+			}
+			if err := rows.Scan(vals...); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, fmt.Sprint(*vals[len(vals)-1].(*any)))
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(plan, "\n"); !strings.Contains(got, want) {
+			t.Errorf("plan of CountActive:\n%s\nwant %q", got, want)
+		}
+	})
+}
+
 // sampleEvents returns one event of several types, each with its payload.
 func sampleEvents(prefix, partner, customer string) []domain.Event {
 	m := domain.Money{Minor: 1234, Currency: "EUR"}

@@ -1,0 +1,4 @@
+package sql
+
+// CountActiveQuery is countActiveQuery, for the test of its plan.
+const CountActiveQuery = countActiveQuery
