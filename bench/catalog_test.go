@@ -73,7 +73,7 @@ func BenchmarkCatalogGetSku(b *testing.B) {
 	b.Run("cache=redis", func(b *testing.B) {
 		addr := os.Getenv("PARTNERHUB_BENCH_REDIS_ADDR")
 		if addr == "" {
-			addr = testkit.StartRedis(b) // a container, as make test starts them
+			addr = testkit.StartRedisEmpty(b) // a container, as make test starts them
 		}
 		benchCatalogGetSku(b, addr)
 	})

@@ -106,7 +106,7 @@ func startSuite(b *testing.B, engine suiteEngine) *suite {
 	}
 	redisAddr := ""
 	if engine == suitePostgres {
-		redisAddr = testkit.StartRedis(b)
+		redisAddr = testkit.StartRedisEmpty(b)
 	}
 	secrets := map[string]string{"operator": benchOperatorSecret}
 	creds := "operator=" + benchOperatorSecret

@@ -72,7 +72,7 @@ func startProcStack(b *testing.B, engine suiteEngine) *procStack {
 	dir := b.TempDir()
 	redisAddr := ""
 	if engine == suitePostgres {
-		redisAddr = testkit.StartRedis(b)
+		redisAddr = testkit.StartRedisEmpty(b)
 	}
 	creds := []string{"operator=" + benchOperatorSecret}
 	for _, n := range suiteServices[1:] {

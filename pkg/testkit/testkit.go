@@ -53,6 +53,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx" for the admin connection
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
+	"github.com/redis/go-redis/v9"
 	"github.com/testcontainers/testcontainers-go"
 	tcpostgres "github.com/testcontainers/testcontainers-go/modules/postgres"
 	tcredis "github.com/testcontainers/testcontainers-go/modules/redis"
@@ -286,6 +287,24 @@ func StartRedis(tb testing.TB) string {
 		tb.Fatal(kit.redisErr)
 	}
 	return kit.redisAddr
+}
+
+// StartRedisEmpty is StartRedis with the server emptied first (FLUSHALL), for a caller that
+// starts one stack after another in one process, each of which must begin with an empty cache as
+// a new deployment does (bench/: a catalog seeding a new database must not find the previous
+// stack's cached SKUs and look ready before its import is in). Not for tests that share the
+// server with others running in parallel.
+func StartRedisEmpty(tb testing.TB) string {
+	tb.Helper()
+	addr := StartRedis(tb)
+	c := redis.NewClient(&redis.Options{Addr: addr})
+	defer func() { _ = c.Close() }() // a client of one command: nothing left to flush
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.FlushAll(ctx).Err(); err != nil {
+		tb.Fatalf("testkit: empty Redis at %s: %v", addr, err)
+	}
+	return addr
 }
 
 func startRedis() (string, error) {
