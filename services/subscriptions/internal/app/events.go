@@ -85,13 +85,6 @@ func (a *App) ListEvents(ctx context.Context, in EventsInput) ([]domain.Event, s
 	if err != nil {
 		return nil, "", 0, err
 	}
-	var end int64
-	wholeFeed := q.PartnerID == "" && q.CustomerID == "" && q.SubscriptionID == ""
-	if wholeFeed {
-		if end, err = a.store.LastSequence(ctx); err != nil {
-			return nil, "", 0, err
-		}
-	}
 	size, err := paging.Size(in.PageSize)
 	if err != nil {
 		return nil, "", 0, err
@@ -110,6 +103,13 @@ func (a *App) ListEvents(ctx context.Context, in EventsInput) ([]domain.Event, s
 		q.After = n
 	}
 	q.Limit = size + 1
+	var end int64 // read before the page, so that every event up to it is in what the page read
+	wholeFeed := q.PartnerID == "" && q.CustomerID == "" && q.SubscriptionID == ""
+	if wholeFeed {
+		if end, err = a.store.LastSequence(ctx); err != nil {
+			return nil, "", 0, err
+		}
+	}
 	rows, err := a.store.Events(ctx, q)
 	if err != nil {
 		return nil, "", 0, err
