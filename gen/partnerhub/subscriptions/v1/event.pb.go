@@ -707,7 +707,11 @@ type RenewedPayload struct {
 	// the billing plan (BI-2). Zero for Open keys (the partner invoices the customer, BI-1).
 	AmountDue *v1.Money `protobuf:"bytes,6,opt,name=amount_due,json=amountDue,proto3" json:"amount_due,omitempty"`
 	// Key-redemption ID for PRODUCT_KEY renewals; empty otherwise.
-	OrderId       string `protobuf:"bytes,7,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
+	OrderId string `protobuf:"bytes,7,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
+	// Price of the whole new term: unit price snapshot × quantity. The billing plan splits it into
+	// installments (BI-2), amount_due being the first; the ledger books every installment of the
+	// term from it. Zero for Open keys (BI-1).
+	TermAmount    *v1.Money `protobuf:"bytes,8,opt,name=term_amount,json=termAmount,proto3" json:"term_amount,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -789,6 +793,13 @@ func (x *RenewedPayload) GetOrderId() string {
 		return x.OrderId
 	}
 	return ""
+}
+
+func (x *RenewedPayload) GetTermAmount() *v1.Money {
+	if x != nil {
+		return x.TermAmount
+	}
+	return nil
 }
 
 // QuantityChangedPayload describes a seat-count change.
@@ -1619,7 +1630,7 @@ const file_partnerhub_subscriptions_v1_event_proto_rawDesc = "" +
 	"unit_price\x18\n" +
 	" \x01(\v2\x1b.partnerhub.common.v1.MoneyR\tunitPrice\x12\x1d\n" +
 	"\n" +
-	"auto_renew\x18\v \x01(\bR\tautoRenew\"\x92\x03\n" +
+	"auto_renew\x18\v \x01(\bR\tautoRenew\"\xd0\x03\n" +
 	"\x0eRenewedPayload\x12<\n" +
 	"\x04kind\x18\x01 \x01(\x0e2(.partnerhub.subscriptions.v1.RenewalKindR\x04kind\x12B\n" +
 	"\x0fterm_start_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\rtermStartTime\x12>\n" +
@@ -1628,7 +1639,9 @@ const file_partnerhub_subscriptions_v1_event_proto_rawDesc = "" +
 	"\fbilling_plan\x18\x05 \x01(\x0e2(.partnerhub.subscriptions.v1.BillingPlanR\vbillingPlan\x12:\n" +
 	"\n" +
 	"amount_due\x18\x06 \x01(\v2\x1b.partnerhub.common.v1.MoneyR\tamountDue\x12\x19\n" +
-	"\border_id\x18\a \x01(\tR\aorderId\"\xc5\x02\n" +
+	"\border_id\x18\a \x01(\tR\aorderId\x12<\n" +
+	"\vterm_amount\x18\b \x01(\v2\x1b.partnerhub.common.v1.MoneyR\n" +
+	"termAmount\"\xc5\x02\n" +
 	"\x16QuantityChangedPayload\x12!\n" +
 	"\fold_quantity\x18\x01 \x01(\x05R\voldQuantity\x12!\n" +
 	"\fnew_quantity\x18\x02 \x01(\x05R\vnewQuantity\x12E\n" +
@@ -1776,31 +1789,32 @@ var file_partnerhub_subscriptions_v1_event_proto_depIdxs = []int32{
 	17, // 24: partnerhub.subscriptions.v1.RenewedPayload.term_end_time:type_name -> google.protobuf.Timestamp
 	20, // 25: partnerhub.subscriptions.v1.RenewedPayload.billing_plan:type_name -> partnerhub.subscriptions.v1.BillingPlan
 	21, // 26: partnerhub.subscriptions.v1.RenewedPayload.amount_due:type_name -> partnerhub.common.v1.Money
-	17, // 27: partnerhub.subscriptions.v1.QuantityChangedPayload.old_term_end_time:type_name -> google.protobuf.Timestamp
-	17, // 28: partnerhub.subscriptions.v1.QuantityChangedPayload.new_term_end_time:type_name -> google.protobuf.Timestamp
-	21, // 29: partnerhub.subscriptions.v1.QuantityChangedPayload.price_delta:type_name -> partnerhub.common.v1.Money
-	18, // 30: partnerhub.subscriptions.v1.ReactivatedPayload.from_state:type_name -> partnerhub.subscriptions.v1.SubscriptionState
-	17, // 31: partnerhub.subscriptions.v1.ReactivatedPayload.term_start_time:type_name -> google.protobuf.Timestamp
-	17, // 32: partnerhub.subscriptions.v1.ReactivatedPayload.term_end_time:type_name -> google.protobuf.Timestamp
-	21, // 33: partnerhub.subscriptions.v1.ReactivatedPayload.amount_due:type_name -> partnerhub.common.v1.Money
-	17, // 34: partnerhub.subscriptions.v1.ExpiredPayload.term_end_time:type_name -> google.protobuf.Timestamp
-	17, // 35: partnerhub.subscriptions.v1.ExpiredPayload.disable_time:type_name -> google.protobuf.Timestamp
-	17, // 36: partnerhub.subscriptions.v1.DisabledPayload.delete_time:type_name -> google.protobuf.Timestamp
-	17, // 37: partnerhub.subscriptions.v1.DeletedPayload.term_end_time:type_name -> google.protobuf.Timestamp
-	21, // 38: partnerhub.subscriptions.v1.CancelledPayload.refund:type_name -> partnerhub.common.v1.Money
-	17, // 39: partnerhub.subscriptions.v1.RenewalReminderPayload.term_end_time:type_name -> google.protobuf.Timestamp
-	21, // 40: partnerhub.subscriptions.v1.PenaltyPayload.amount:type_name -> partnerhub.common.v1.Money
-	21, // 41: partnerhub.subscriptions.v1.PenaltyPayload.remaining_term_value:type_name -> partnerhub.common.v1.Money
-	19, // 42: partnerhub.subscriptions.v1.ChannelConvertedPayload.from_channel:type_name -> partnerhub.subscriptions.v1.Channel
-	19, // 43: partnerhub.subscriptions.v1.ChannelConvertedPayload.to_channel:type_name -> partnerhub.subscriptions.v1.Channel
-	17, // 44: partnerhub.subscriptions.v1.ChannelConvertedPayload.term_start_time:type_name -> google.protobuf.Timestamp
-	17, // 45: partnerhub.subscriptions.v1.ChannelConvertedPayload.term_end_time:type_name -> google.protobuf.Timestamp
-	21, // 46: partnerhub.subscriptions.v1.ChannelConvertedPayload.first_month_charge:type_name -> partnerhub.common.v1.Money
-	47, // [47:47] is the sub-list for method output_type
-	47, // [47:47] is the sub-list for method input_type
-	47, // [47:47] is the sub-list for extension type_name
-	47, // [47:47] is the sub-list for extension extendee
-	0,  // [0:47] is the sub-list for field type_name
+	21, // 27: partnerhub.subscriptions.v1.RenewedPayload.term_amount:type_name -> partnerhub.common.v1.Money
+	17, // 28: partnerhub.subscriptions.v1.QuantityChangedPayload.old_term_end_time:type_name -> google.protobuf.Timestamp
+	17, // 29: partnerhub.subscriptions.v1.QuantityChangedPayload.new_term_end_time:type_name -> google.protobuf.Timestamp
+	21, // 30: partnerhub.subscriptions.v1.QuantityChangedPayload.price_delta:type_name -> partnerhub.common.v1.Money
+	18, // 31: partnerhub.subscriptions.v1.ReactivatedPayload.from_state:type_name -> partnerhub.subscriptions.v1.SubscriptionState
+	17, // 32: partnerhub.subscriptions.v1.ReactivatedPayload.term_start_time:type_name -> google.protobuf.Timestamp
+	17, // 33: partnerhub.subscriptions.v1.ReactivatedPayload.term_end_time:type_name -> google.protobuf.Timestamp
+	21, // 34: partnerhub.subscriptions.v1.ReactivatedPayload.amount_due:type_name -> partnerhub.common.v1.Money
+	17, // 35: partnerhub.subscriptions.v1.ExpiredPayload.term_end_time:type_name -> google.protobuf.Timestamp
+	17, // 36: partnerhub.subscriptions.v1.ExpiredPayload.disable_time:type_name -> google.protobuf.Timestamp
+	17, // 37: partnerhub.subscriptions.v1.DisabledPayload.delete_time:type_name -> google.protobuf.Timestamp
+	17, // 38: partnerhub.subscriptions.v1.DeletedPayload.term_end_time:type_name -> google.protobuf.Timestamp
+	21, // 39: partnerhub.subscriptions.v1.CancelledPayload.refund:type_name -> partnerhub.common.v1.Money
+	17, // 40: partnerhub.subscriptions.v1.RenewalReminderPayload.term_end_time:type_name -> google.protobuf.Timestamp
+	21, // 41: partnerhub.subscriptions.v1.PenaltyPayload.amount:type_name -> partnerhub.common.v1.Money
+	21, // 42: partnerhub.subscriptions.v1.PenaltyPayload.remaining_term_value:type_name -> partnerhub.common.v1.Money
+	19, // 43: partnerhub.subscriptions.v1.ChannelConvertedPayload.from_channel:type_name -> partnerhub.subscriptions.v1.Channel
+	19, // 44: partnerhub.subscriptions.v1.ChannelConvertedPayload.to_channel:type_name -> partnerhub.subscriptions.v1.Channel
+	17, // 45: partnerhub.subscriptions.v1.ChannelConvertedPayload.term_start_time:type_name -> google.protobuf.Timestamp
+	17, // 46: partnerhub.subscriptions.v1.ChannelConvertedPayload.term_end_time:type_name -> google.protobuf.Timestamp
+	21, // 47: partnerhub.subscriptions.v1.ChannelConvertedPayload.first_month_charge:type_name -> partnerhub.common.v1.Money
+	48, // [48:48] is the sub-list for method output_type
+	48, // [48:48] is the sub-list for method input_type
+	48, // [48:48] is the sub-list for extension type_name
+	48, // [48:48] is the sub-list for extension extendee
+	0,  // [0:48] is the sub-list for field type_name
 }
 
 func init() { file_partnerhub_subscriptions_v1_event_proto_init() }

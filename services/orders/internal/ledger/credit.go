@@ -82,7 +82,10 @@ type SubscriptionEvent struct {
 	// Time is the event time; the entry goes on the invoice of its UTC month.
 	Time time.Time
 	// Amount is the payload's amount (amount_due, price_delta, refund or penalty amount).
-	Amount       Money
+	Amount Money
+	// TermAmount is a renewal's price of the whole new term (RenewedPayload.term_amount); zero
+	// when the payload has none (events written before it existed).
+	TermAmount   Money
 	TaxInclusive bool
 	SKUID        string
 	Quantity     int32
@@ -172,4 +175,53 @@ func EntryFromEvent(ev SubscriptionEvent, createTime time.Time) (e Entry, ok boo
 		return Entry{}, false, err
 	}
 	return e, true, nil
+}
+
+// EntriesFromEvent maps a billing event to its entries: EntryFromEvent's one, except for a
+// renewal that gives the whole term's price (TermAmount) under a plan of several installments,
+// which gets every installment of the renewed term, as a purchase does (OrderLineCharges, BI-2):
+// TermAmount split by Split, installment i covering [start + (i−1)·p, start + i·p) and due on
+// the invoice of the month it starts in. The first keeps EntryFromEvent's key (the event ID),
+// invoice month and period; installment i ≥ 2 is keyed (event ID, i), so a replayed event adds
+// nothing. The first installment is the split's, which can differ from the payload's amount_due
+// by a minor unit (subscriptions rounds each installment, the ledger gives the remainder to the
+// first ones), so that the installments sum to the term's price exactly.
+func EntriesFromEvent(ev SubscriptionEvent, createTime time.Time) ([]Entry, error) {
+	first, ok, err := EntryFromEvent(ev, createTime)
+	if err != nil || !ok {
+		return nil, err
+	}
+	if ev.Type != EventRenewed || ev.TermAmount.Minor <= 0 || ev.PeriodStart.IsZero() {
+		return []Entry{first}, nil
+	}
+	// One installment, or a term the ledger cannot split (the payload's span was no known
+	// term): amount_due is the charge, as EntryFromEvent booked it.
+	if n, cerr := InstallmentCount(ev.Term, ev.Plan); cerr != nil || n < 2 {
+		return []Entry{first}, nil //nolint:nilerr // not an error of the event: it bills as one charge
+	}
+	if ev.TermAmount.Currency != ev.Amount.Currency {
+		return nil, fmt.Errorf("ledger: renewal %s: term amount in %s, amount due in %s", ev.EventID,
+			ev.TermAmount.Currency, ev.Amount.Currency)
+	}
+	inst, err := scheduleTotal(ev.TermAmount, ev.Term, ev.Plan, ev.PeriodStart)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Entry, 0, len(inst))
+	for _, in := range inst {
+		e := first
+		e.Amount = in.Amount
+		e.Description = fmt.Sprintf("Charge %d/%d: renewal of subscription %s", in.Number, in.Count, ev.SubscriptionID)
+		if in.Number > 1 {
+			if e.Key, err = DeriveKey(e.Source, in.Number); err != nil {
+				return nil, err
+			}
+			e.ServicePeriodStart, e.ServicePeriodEnd, e.InvoiceMonth = in.PeriodStart, in.PeriodEnd, in.InvoiceMonth
+		}
+		if err := e.Validate(); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
 }

@@ -17,8 +17,9 @@ var ErrInvalidSource = errors.New("ledger: invalid entry source")
 // billing-plan schedule never adds a second entry (OR-7).
 //
 // What is unique, per source kind:
-//   - SourceSubscriptionEvent: the event ID alone. The same event ID never produces two entries,
-//     whatever its payload, subscription or kind; the subscription ID is not part of the key.
+//   - SourceSubscriptionEvent: the event ID, and for a renewal's later installments their number
+//     2…n (EntriesFromEvent). The same event ID never produces an entry twice, whatever its
+//     payload, subscription or kind; the subscription ID is not part of the key.
 //   - SourceOrderLine: (order ID, line ID, installment number 1…n): one charge per installment
 //     of the line's billing plan.
 //   - SourceOrderCancellation: (order ID, line ID): one credit per cancelled line.
@@ -67,12 +68,18 @@ func DeriveKey(src Source, installment int) (EntryKey, error) {
 	default:
 		return EntryKey{}, fmt.Errorf("%w: unknown source kind %d", ErrInvalidSource, src.Kind)
 	}
-	if src.Kind == SourceOrderLine {
+	switch {
+	case src.Kind == SourceOrderLine:
 		if installment < 1 {
 			return EntryKey{}, fmt.Errorf("%w: order-line installment %d, want ≥ 1", ErrInvalidSource, installment)
 		}
-	} else if installment != 0 {
-		return EntryKey{}, fmt.Errorf("%w: installment %d given for a non-order-line source", ErrInvalidSource, installment)
+	case src.Kind == SourceSubscriptionEvent:
+		// A renewal's later installments (EntriesFromEvent); its first is the event's own key.
+		if installment == 1 || installment < 0 {
+			return EntryKey{}, fmt.Errorf("%w: event installment %d, want 0 (the event) or ≥ 2", ErrInvalidSource, installment)
+		}
+	case installment != 0:
+		return EntryKey{}, fmt.Errorf("%w: installment %d given for a source without installments", ErrInvalidSource, installment)
 	}
 	var b strings.Builder
 	b.WriteString(prefix)

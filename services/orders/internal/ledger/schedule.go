@@ -90,11 +90,16 @@ func Schedule(unitPrice Money, quantity int32, term Term, plan BillingPlan, star
 	if start.IsZero() {
 		return nil, errors.New("ledger: term start is unset")
 	}
-	n, err := InstallmentCount(term, plan)
+	total, err := unitPrice.Mul(int64(quantity))
 	if err != nil {
 		return nil, err
 	}
-	total, err := unitPrice.Mul(int64(quantity))
+	return scheduleTotal(total, term, plan, start)
+}
+
+// scheduleTotal is Schedule of a term's whole price.
+func scheduleTotal(total Money, term Term, plan BillingPlan, start time.Time) ([]Installment, error) {
+	n, err := InstallmentCount(term, plan)
 	if err != nil {
 		return nil, err
 	}

@@ -372,7 +372,8 @@ func (a *App) Renew(ctx context.Context, in RenewInput) (View, domain.Renewal, e
 		}
 		e := a.event(out, domain.EventRenewed, in.RequestID, now)
 		e.Renewed = &domain.RenewedPayload{Kind: domain.RenewalProductKey, TermStart: out.TermStart, TermEnd: out.TermEnd,
-			Quantity: out.Quantity, Plan: out.Plan, AmountDue: domain.FirstCharge(unit, qty, in.Term, out.Plan), OrderID: in.OrderID}
+			Quantity: out.Quantity, Plan: out.Plan, AmountDue: domain.FirstCharge(unit, qty, in.Term, out.Plan),
+			TermAmount: domain.TermPrice(unit, qty), OrderID: in.OrderID}
 		return []domain.Event{e}, nil
 	})
 	if err != nil {

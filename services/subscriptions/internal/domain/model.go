@@ -221,6 +221,7 @@ type RenewedPayload struct {
 	Quantity           int32
 	Plan               BillingPlan
 	AmountDue          Money // the first charge of the new term per billing plan
+	TermAmount         Money // the whole new term's price (BI-2: the plan's installments split it)
 	OrderID            string
 }
 

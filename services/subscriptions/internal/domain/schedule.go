@@ -189,7 +189,7 @@ func applyStep(s Subscription, step LifecycleStep, days int32, now time.Time) (S
 		s.TermStart, s.TermEnd, s.RemindersSent = s.TermEnd, end, nil
 		return s, &Event{Type: EventRenewed, Renewed: &RenewedPayload{Kind: RenewalAuto,
 			TermStart: s.TermStart, TermEnd: s.TermEnd, Quantity: s.Quantity, Plan: s.Plan,
-			AmountDue: FirstCharge(s.UnitPrice, s.Quantity, s.Term, s.Plan)}}, true
+			AmountDue: FirstCharge(s.UnitPrice, s.Quantity, s.Term, s.Plan), TermAmount: TermPrice(s.UnitPrice, s.Quantity)}}, true
 	case LifecycleExpire:
 		a, ev = ActionExpire, Event{Type: EventExpired,
 			Expired: &ExpiredPayload{TermEnd: s.TermEnd, DisableTime: addDays(s.TermEnd, DisableAfterDays)}}

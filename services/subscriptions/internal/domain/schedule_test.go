@@ -299,7 +299,8 @@ func TestAdvance_SU3_SU9_RemindersEveryTerm(t *testing.T) {
 	}
 }
 
-// SU-9: autorenew starts the next term at the old end and charges the plan's first installment.
+// SU-9: autorenew starts the next term at the old end and charges the plan's first installment;
+// the event gives the whole term's price too (BI-2: the ledger books every installment from it).
 func TestAdvance_SU9_AutoRenewAmountDuePerPlan(t *testing.T) {
 	tests := []struct {
 		term Term
@@ -323,7 +324,7 @@ func TestAdvance_SU9_AutoRenewAmountDuePerPlan(t *testing.T) {
 				t.Fatalf("events %v", types(evs))
 			}
 			want := RenewedPayload{Kind: RenewalAuto, TermStart: date(2027, 1, 15), TermEnd: tt.end, Quantity: 10,
-				Plan: tt.plan, AmountDue: eur(tt.due)}
+				Plan: tt.plan, AmountDue: eur(tt.due), TermAmount: eur(120000)}
 			if *evs[0].Renewed != want {
 				t.Errorf("payload %+v, want %+v", *evs[0].Renewed, want)
 			}

@@ -219,7 +219,7 @@ func EventPB(e domain.Event) *subscriptionsv1.SubscriptionEvent {
 		m.Payload = &subscriptionsv1.SubscriptionEvent_Renewed{Renewed: &subscriptionsv1.RenewedPayload{
 			Kind:          pbenum.Value[subscriptionsv1.RenewalKind](subscriptionsv1.RenewalKind_value, "RENEWAL_KIND_", p.Kind),
 			TermStartTime: t(p.TermStart), TermEndTime: t(p.TermEnd), Quantity: p.Quantity,
-			BillingPlan: PlanPB(p.Plan), AmountDue: MoneyPB(p.AmountDue), OrderId: p.OrderID}}
+			BillingPlan: PlanPB(p.Plan), AmountDue: MoneyPB(p.AmountDue), TermAmount: MoneyPB(p.TermAmount), OrderId: p.OrderID}}
 	case e.QuantityChanged != nil:
 		p := e.QuantityChanged
 		m.Payload = &subscriptionsv1.SubscriptionEvent_QuantityChanged{QuantityChanged: &subscriptionsv1.QuantityChangedPayload{

@@ -105,7 +105,8 @@ func plan(p subscriptionsv1.BillingPlan) ledger.BillingPlan {
 // EventFromProto maps one feed event to what the ledger needs (ledger.SubscriptionEvent). Amounts
 // are taken as the payload signs them, never recomputed:
 //   - RENEWED: amount_due (the new term's first billing period, BI-2) → a charge, for the period
-//     [term start, first period end); the term from the term's span; scenario n's autorenewal.
+//     [term start, first period end); term_amount (the whole term) → every installment of the
+//     term (ledger.EntriesFromEvent); the term from the term's span; scenario n's autorenewal.
 //   - REACTIVATED: amount_due → a charge for the new term.
 //   - QUANTITY_CHANGED: price_delta → a charge (seats added) or a refund (seats removed), for the
 //     seats changed.
@@ -126,6 +127,7 @@ func EventFromProto(ev *subscriptionsv1.SubscriptionEvent) ledger.SubscriptionEv
 		start := timeOf(r.GetTermStartTime())
 		end := timeOf(r.GetTermEndTime())
 		out.Type, out.Amount, out.Quantity, out.OrderID = ledger.EventRenewed, money(r.GetAmountDue()), r.GetQuantity(), r.GetOrderId()
+		out.TermAmount = money(r.GetTermAmount())
 		out.Plan, out.Term = plan(r.GetBillingPlan()), ledger.TermOfSpan(start, end)
 		out.PeriodStart, out.PeriodEnd = start, ledger.FirstPeriodEnd(start, end, out.Plan)
 	case *subscriptionsv1.SubscriptionEvent_Reactivated:

@@ -98,7 +98,7 @@ func TestEventsAfter_MapsBillingPayloads(t *testing.T) {
 	renewed.Payload = &subscriptionsv1.SubscriptionEvent_Renewed{Renewed: &subscriptionsv1.RenewedPayload{
 		Kind: subscriptionsv1.RenewalKind_RENEWAL_KIND_AUTO_RENEW, TermStartTime: timestamppb.New(termStart),
 		TermEndTime: timestamppb.New(termStart.AddDate(1, 0, 0)), Quantity: 10,
-		BillingPlan: subscriptionsv1.BillingPlan_BILLING_PLAN_MONTHLY, AmountDue: eur(3600)}}
+		BillingPlan: subscriptionsv1.BillingPlan_BILLING_PLAN_MONTHLY, AmountDue: eur(3600), TermAmount: eur(43200)}}
 	cancelled := ev("e-cancel", 2)
 	cancelled.Payload = &subscriptionsv1.SubscriptionEvent_Cancelled{Cancelled: &subscriptionsv1.CancelledPayload{
 		Refund: eur(-2500), Quantity: 3, Reason: "bought by mistake"}}
@@ -131,6 +131,7 @@ func TestEventsAfter_MapsBillingPayloads(t *testing.T) {
 		base("e-remind"), base("e-notime")}
 	want[0].Type, want[0].Amount, want[0].Quantity, want[0].Plan, want[0].Term = ledger.EventRenewed, m(3600), 10, ledger.PlanMonthly, ledger.TermP1Y
 	want[0].PeriodStart, want[0].PeriodEnd = termStart, termStart.AddDate(0, 1, 0) // the first monthly period (BI-2)
+	want[0].TermAmount = m(43200)                                                  // the whole term: every installment
 	want[1].Type, want[1].Amount, want[1].Quantity, want[1].Reason = ledger.EventCancelled, m(-2500), 3, "bought by mistake"
 	want[2].Type, want[2].Amount, want[2].Reason = ledger.EventPenalty, m(750), "SU-15: Web-Direct to Open mid-term"
 	want[3].Type, want[3].Amount, want[3].Quantity, want[3].OrderID = ledger.EventQuantityChanged, m(-900), 3, "order-9"

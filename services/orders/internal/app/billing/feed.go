@@ -217,15 +217,13 @@ func (f *Feed) entries(ctx context.Context, evs []ledger.SubscriptionEvent) ([]l
 			purchases[key] = p
 		}
 		ev = enrich(ev, p)
-		e, ok, err := ledger.EntryFromEvent(ev, now)
+		es, err := ledger.EntriesFromEvent(ev, now)
 		if err != nil {
 			f.opts.Logger.Error("ledger feed: event refused; skipped", zap.String("event_id", ev.EventID),
 				zap.String("subscription_id", ev.SubscriptionID), zap.Error(err))
 			continue
 		}
-		if ok {
-			out = append(out, e)
-		}
+		out = append(out, es...)
 	}
 	return out, nil
 }

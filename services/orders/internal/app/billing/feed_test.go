@@ -156,6 +156,45 @@ func TestFeed_ScenarioN_AutorenewalChargedOnce(t *testing.T) {
 	})
 }
 
+// BI-2, OR-7: a renewal that gives its term's price books every installment of the renewed term,
+// once, however often the feed delivers it; the stored entries read back with their keys.
+func TestFeed_BI2_RenewalBooksEveryInstallmentOnce(t *testing.T) {
+	testkit.ForEachDB(t, func(t *testing.T, dsn string) {
+		s := openStoreAt(t, dsn)
+		events := &fakeFeed{}
+		renewal := event("ev-renew", ledger.EventRenewed, 3600)
+		renewal.Plan, renewal.Term = ledger.PlanMonthly, ledger.TermP1Y
+		renewal.PeriodStart, renewal.PeriodEnd = t0(), t0().AddDate(0, 1, 0)
+		renewal.TermAmount = ledger.Money{Minor: 43200, Currency: "EUR"}
+		events.add(renewal)
+		feed := billing.NewFeed(s, events, clock.NewFake(t0()), billing.FeedOptions{})
+		if n := sync1(t, feed); n != 12 {
+			t.Fatalf("first sync inserted %d entries, want 12 (a year billed monthly)", n)
+		}
+		if err := s.Tx(context.Background(), func(ctx context.Context, tx app.Tx) error {
+			return tx.SetCursor(ctx, billing.CursorName, 0)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if n := sync1(t, feed); n != 0 {
+			t.Errorf("replay inserted %d entries, want 0", n)
+		}
+		es := allEntries(t, s, partner1)
+		var sum int64
+		months := map[ledger.Month]bool{}
+		for _, e := range es {
+			sum += e.Amount.Minor
+			months[e.InvoiceMonth] = true
+			if e.Kind != ledger.KindCharge || e.Source.EventID != "ev-renew" || e.Amount.Minor != 3600 {
+				t.Errorf("entry %s: %s %s from %s", e.Key, e.Kind, e.Amount, e.Source.EventID)
+			}
+		}
+		if len(es) != 12 || sum != 43200 || len(months) != 12 {
+			t.Errorf("%d entries over %d invoice months summing to %d; want 12 over 12 summing to 432.00", len(es), len(months), sum)
+		}
+	})
+}
+
 // BI-3: a cancellation with a refund credits (SU-10), a penalty charges (SU-15), removed seats
 // refund; what bills nothing (a compensation's zero refund, a directly bought subscription, a
 // reminder, an Open renewal at zero, BI-1) adds no entry but the cursor moves past it.
