@@ -112,15 +112,32 @@ func sync1(t *testing.T, f *billing.Feed) int {
 	return n
 }
 
+// monthlyRenewal is the RENEWED event of a one-year term billed monthly: 36.00 due for its first
+// month.
+func monthlyRenewal() ledger.SubscriptionEvent {
+	r := event("ev-renew", ledger.EventRenewed, 3600)
+	r.Plan, r.Term = ledger.PlanMonthly, ledger.TermP1Y
+	r.PeriodStart, r.PeriodEnd = t0(), t0().AddDate(0, 1, 0)
+	return r
+}
+
+// rewind moves the feed's stored cursor back to its start, as a replay would.
+func rewind(t *testing.T, s *ordersql.Store) {
+	t.Helper()
+	if err := s.Tx(context.Background(), func(ctx context.Context, tx app.Tx) error {
+		return tx.SetCursor(ctx, billing.CursorName, 0)
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // Scenario n, OR-7: an autorenewal is charged once, however often the feed delivers it (a crash
 // before the cursor was stored, a cursor reset, a replica that read the same page).
 func TestFeed_ScenarioN_AutorenewalChargedOnce(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, dsn string) {
 		s := openStoreAt(t, dsn)
 		events := &fakeFeed{}
-		renewal := event("ev-renew", ledger.EventRenewed, 3600)
-		renewal.Plan, renewal.Term = ledger.PlanMonthly, ledger.TermP1Y
-		renewal.PeriodStart, renewal.PeriodEnd = t0(), t0().AddDate(0, 1, 0)
+		renewal := monthlyRenewal()
 		events.add(renewal)
 		feed := billing.NewFeed(s, events, clock.NewFake(t0()), billing.FeedOptions{})
 
@@ -131,11 +148,7 @@ func TestFeed_ScenarioN_AutorenewalChargedOnce(t *testing.T) {
 			t.Errorf("second sync inserted %d, want 0 (caught up)", n)
 		}
 		// Replay from the start of the feed, and the same event again under a new sequence.
-		if err := s.Tx(context.Background(), func(ctx context.Context, tx app.Tx) error {
-			return tx.SetCursor(ctx, billing.CursorName, 0)
-		}); err != nil {
-			t.Fatal(err)
-		}
+		rewind(t, s)
 		events.add(renewal)
 		if n := sync1(t, feed); n != 0 {
 			t.Errorf("replay inserted %d entries, want 0", n)
@@ -162,20 +175,14 @@ func TestFeed_BI2_RenewalBooksEveryInstallmentOnce(t *testing.T) {
 	testkit.ForEachDB(t, func(t *testing.T, dsn string) {
 		s := openStoreAt(t, dsn)
 		events := &fakeFeed{}
-		renewal := event("ev-renew", ledger.EventRenewed, 3600)
-		renewal.Plan, renewal.Term = ledger.PlanMonthly, ledger.TermP1Y
-		renewal.PeriodStart, renewal.PeriodEnd = t0(), t0().AddDate(0, 1, 0)
+		renewal := monthlyRenewal()
 		renewal.TermAmount = ledger.Money{Minor: 43200, Currency: "EUR"}
 		events.add(renewal)
 		feed := billing.NewFeed(s, events, clock.NewFake(t0()), billing.FeedOptions{})
 		if n := sync1(t, feed); n != 12 {
 			t.Fatalf("first sync inserted %d entries, want 12 (a year billed monthly)", n)
 		}
-		if err := s.Tx(context.Background(), func(ctx context.Context, tx app.Tx) error {
-			return tx.SetCursor(ctx, billing.CursorName, 0)
-		}); err != nil {
-			t.Fatal(err)
-		}
+		rewind(t, s)
 		if n := sync1(t, feed); n != 0 {
 			t.Errorf("replay inserted %d entries, want 0", n)
 		}
