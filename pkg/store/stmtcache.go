@@ -41,7 +41,12 @@ func (c *cachingConnector) Connect(context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &cachingConn{conn: conn, stmts: map[string]*cachedStmt{}}, nil
+	sc, ok := conn.(sqliteConn)
+	if !ok {
+		_ = conn.Close()
+		return nil, errors.New("store: the SQLite driver's connection lacks an interface database/sql needs")
+	}
+	return &cachingConn{conn: sc, stmts: map[string]*cachedStmt{}}, nil
 }
 
 // Driver implements driver.Connector.
@@ -63,25 +68,20 @@ type sqliteConn interface {
 // cachingConn is one SQLite connection with its compiled statements. database/sql uses a
 // connection from one goroutine at a time, so it needs no lock.
 type cachingConn struct {
-	conn  driver.Conn
+	conn  sqliteConn
 	stmts map[string]*cachedStmt
 }
 
-type cachedStmt struct {
-	stmt interface {
-		driver.Stmt
-		driver.StmtQueryContext
-		driver.StmtExecContext
-	}
-	busy bool // its rows are open
+// sqliteStmt is what the driver's statements implement and the cache runs.
+type sqliteStmt interface {
+	driver.Stmt
+	driver.StmtQueryContext
+	driver.StmtExecContext
 }
 
-func (c *cachingConn) sqlite() (sqliteConn, error) {
-	sc, ok := c.conn.(sqliteConn)
-	if !ok {
-		return nil, errors.New("store: the SQLite driver's connection lacks an interface database/sql needs")
-	}
-	return sc, nil
+type cachedStmt struct {
+	stmt sqliteStmt
+	busy bool // its rows are open
 }
 
 // cached returns the connection's compiled statement for query, compiling it on first use; nil
@@ -96,19 +96,11 @@ func (c *cachingConn) cached(ctx context.Context, query string) *cachedStmt {
 	if len(c.stmts) >= maxCachedStmts {
 		return nil
 	}
-	sc, err := c.sqlite()
-	if err != nil {
-		return nil
-	}
-	st, err := sc.PrepareContext(ctx, query)
+	st, err := c.conn.PrepareContext(ctx, query)
 	if err != nil {
 		return nil // the uncached call reports the error
 	}
-	s, ok := st.(interface {
-		driver.Stmt
-		driver.StmtQueryContext
-		driver.StmtExecContext
-	})
+	s, ok := st.(sqliteStmt)
 	if !ok {
 		_ = st.Close()
 		return nil
@@ -120,13 +112,9 @@ func (c *cachingConn) cached(ctx context.Context, query string) *cachedStmt {
 
 // QueryContext implements driver.QueryerContext through the statement cache.
 func (c *cachingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	sc, err := c.sqlite()
-	if err != nil {
-		return nil, err
-	}
 	s := c.cached(ctx, query)
 	if s == nil {
-		return sc.QueryContext(ctx, query, args)
+		return c.conn.QueryContext(ctx, query, args)
 	}
 	rows, err := s.stmt.QueryContext(ctx, args)
 	if err != nil {
@@ -138,14 +126,10 @@ func (c *cachingConn) QueryContext(ctx context.Context, query string, args []dri
 
 // ExecContext implements driver.ExecerContext through the statement cache.
 func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	sc, err := c.sqlite()
-	if err != nil {
-		return nil, err
-	}
 	if s := c.cached(ctx, query); s != nil {
 		return s.stmt.ExecContext(ctx, args)
 	}
-	return sc.ExecContext(ctx, query, args)
+	return c.conn.ExecContext(ctx, query, args)
 }
 
 // Prepare implements driver.Conn (database/sql's own prepared statements are not cached).
@@ -153,11 +137,7 @@ func (c *cachingConn) Prepare(query string) (driver.Stmt, error) { return c.conn
 
 // PrepareContext implements driver.ConnPrepareContext.
 func (c *cachingConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	sc, err := c.sqlite()
-	if err != nil {
-		return nil, err
-	}
-	return sc.PrepareContext(ctx, query)
+	return c.conn.PrepareContext(ctx, query)
 }
 
 // Begin implements driver.Conn.
@@ -167,35 +147,22 @@ func (c *cachingConn) Begin() (driver.Tx, error) {
 
 // BeginTx implements driver.ConnBeginTx.
 func (c *cachingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	sc, err := c.sqlite()
-	if err != nil {
-		return nil, err
-	}
-	return sc.BeginTx(ctx, opts)
+	return c.conn.BeginTx(ctx, opts)
 }
 
 // Ping implements driver.Pinger.
 func (c *cachingConn) Ping(ctx context.Context) error {
-	sc, err := c.sqlite()
-	if err != nil {
-		return err
-	}
-	return sc.Ping(ctx)
+	return c.conn.Ping(ctx)
 }
 
 // ResetSession implements driver.SessionResetter.
 func (c *cachingConn) ResetSession(ctx context.Context) error {
-	sc, err := c.sqlite()
-	if err != nil {
-		return err
-	}
-	return sc.ResetSession(ctx)
+	return c.conn.ResetSession(ctx)
 }
 
 // IsValid implements driver.Validator.
 func (c *cachingConn) IsValid() bool {
-	sc, err := c.sqlite()
-	return err == nil && sc.IsValid()
+	return c.conn.IsValid()
 }
 
 // Close finalizes the cached statements and closes the connection.

@@ -1,10 +1,10 @@
 package domain
 
 import (
-	"math"
 	"time"
 
 	"github.com/partnerhub/partnerhub/pkg/errs"
+	"github.com/partnerhub/partnerhub/services/orders/internal/ledger"
 )
 
 // OrderState is where an order is in its life (partnerhub.orders.v1.OrderState without prefix).
@@ -207,21 +207,17 @@ func (m Money) Plus(o Money) Money { return Money{Minor: m.Minor + o.Minor, Curr
 // price of up to 10^15 minor units and any int32 maximum quantity, so a large order can overflow:
 // the review refuses it (AMOUNT_OUT_OF_RANGE) before any amount is shown or stored, and Times and
 // Plus are then exact for every stored order.
+// The exact arithmetic is the ledger's (ledger.Money.Mul and Add).
 func (m Money) TimesExact(q int32) (Money, bool) {
-	p := m.Minor * int64(q)
-	if q != 0 && (p/int64(q) != m.Minor || (m.Minor == math.MinInt64 && q == -1)) {
-		return Money{}, false
-	}
-	return Money{Minor: p, Currency: m.Currency}, true
+	p, err := ledger.Money(m).Mul(int64(q))
+	return Money(p), err == nil
 }
 
 // PlusExact is Plus, false when the sum does not fit an int64.
 func (m Money) PlusExact(o Money) (Money, bool) {
-	s := m.Minor + o.Minor
-	if (o.Minor > 0 && s < m.Minor) || (o.Minor < 0 && s > m.Minor) {
-		return Money{}, false
-	}
-	return Money{Minor: s, Currency: o.Currency}, true
+	// In o's currency, as Plus: a total starts as the zero Money without one.
+	s, err := ledger.Money{Minor: m.Minor, Currency: o.Currency}.Add(ledger.Money(o))
+	return Money(s), err == nil
 }
 
 // FirstChargeTotal is the sum of the lines' billing-period amounts: the order's first charge.
